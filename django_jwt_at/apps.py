@@ -1,0 +1,17 @@
+"""App configuration: registers the system checks; no settings reads, no network."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class DjangoJwtAtConfig(AppConfig):
+    name = "django_jwt_at"
+    verbose_name = "JWT access tokens (RFC 9068)"
+
+    def ready(self) -> None:
+        from .checks import check_authentication_order, check_settings
+
+        checks.register(check_settings)
+        checks.register(check_authentication_order)

@@ -1,0 +1,71 @@
+"""Credentials extraction (RFC 6750 §2), free of any web framework.
+
+The adapter hands over the raw ``Authorization`` value and the ``access_token`` values it
+found in the query string and in an eligible form body; this module decides which single
+token the request carries, if any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+
+from .errors import Description, InvalidRequest
+
+# RFC 9110 §11.1: auth-scheme = token; RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
+_SCHEME = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)(.*)\Z", re.DOTALL)
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*\Z")
+
+
+def bearer_token_from_header(value: str | None) -> str | None:
+    """Return the token of a ``Bearer`` ``Authorization`` value.
+
+    None when the header is absent or uses another scheme (not ours: other authenticators
+    may accept it). The scheme is case-insensitive (RFC 9110 §11.1). Raises InvalidRequest
+    when the value is Bearer but not ``"Bearer" 1*SP b64token`` (choice A-06): nothing after
+    the scheme, a TAB, extra parts, characters outside b64token, or several credentials
+    folded into one value (choice A-32).
+    """
+    if not value:
+        return None
+    match = _SCHEME.match(value)
+    if match is None or match.group(1).lower() != "bearer":
+        return None
+    rest = match.group(2)
+    token = rest.lstrip(" ")
+    if len(token) == len(rest) or _B64TOKEN.match(token) is None:
+        raise InvalidRequest(Description.MALFORMED_HEADER)
+    return token
+
+
+def select_token(
+    header_token: str | None,
+    query_tokens: Sequence[str],
+    body_tokens: Sequence[str],
+    enabled_methods: Collection[str],
+) -> tuple[str, str] | None:
+    """Pick the one token of a request as ``(method, token)``, or None when it carries
+    none we accept; ``method`` is ``"header"``, ``"query"`` or ``"body"``.
+
+    Every method is counted even when it is disabled, and a request using more than one
+    is rejected (RFC 6750 §2 "MUST NOT use more than one method", choice A-16); a disabled
+    method used alone is treated as no credentials. A repeated ``access_token`` parameter
+    is an invalid request (RFC 6750 §3.1).
+    """
+    if len(query_tokens) > 1 or len(body_tokens) > 1:
+        raise InvalidRequest(Description.REPEATED_TOKEN)
+    used = [
+        (method, token)
+        for method, token in (
+            ("header", header_token),
+            ("query", query_tokens[0] if query_tokens else None),
+            ("body", body_tokens[0] if body_tokens else None),
+        )
+        if token is not None
+    ]
+    if len(used) > 1:
+        raise InvalidRequest(Description.MULTIPLE_METHODS)
+    if not used:
+        return None
+    method, token = used[0]
+    return (method, token) if method in enabled_methods else None

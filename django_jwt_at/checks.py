@@ -1,0 +1,49 @@
+"""System checks: every configuration error is reported by ``manage.py check`` with a hint.
+
+``django_jwt_at.E0xx`` are the problems found by :func:`django_jwt_at.conf.read_config`
+(the same reader the runtime uses, which refuses to run with any of them), plus E014;
+``django_jwt_at.W001`` warns about the authentication class order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014)."""
+    config, problems = read_config()
+    messages: list[CheckMessage] = [
+        Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems
+    ]
+    if "query" in config.token_methods and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
+        messages.append(
+            Error(
+                'JWT_AT_TOKEN_METHODS enables "query" but responses would not be marked private.',
+                hint=f"Add {CACHE_CONTROL_MIDDLEWARE!r} to MIDDLEWARE (RFC 6750 §2.3).",
+                id="django_jwt_at.E014",
+            )
+        )
+    return messages
+
+
+def check_authentication_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W001: DRF builds the 401 challenge for missing credentials from the FIRST
+    authentication class; with another class first, DRF's own permissions (such as
+    IsAuthenticated) answer 403 without a Bearer challenge."""
+    classes = list(getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_AUTHENTICATION_CLASSES", []))
+    if AUTHENTICATION_CLASS in classes and classes[0] != AUTHENTICATION_CLASS:
+        return [
+            Warning(
+                f"{AUTHENTICATION_CLASS} is not the first of DEFAULT_AUTHENTICATION_CLASSES.",
+                hint="Put it first so that requests without credentials get a 401 with the "
+                "Bearer challenge (RFC 6750 §3); this package's permission classes do so anyway.",
+                id="django_jwt_at.W001",
+            )
+        ]
+    return []

@@ -1,0 +1,331 @@
+"""The one reader of ``JWT_AT_*`` settings.
+
+Settings are read lazily, on first use, into an immutable :class:`Config`, which is kept
+until a setting changes (Django's ``setting_changed`` signal, sent by ``override_settings``),
+so a request never parses settings. :func:`read_config` is shared by the system checks
+(which report every problem) and the runtime (which refuses to run with any).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+#: Signature algorithms this package can verify (RFC 7518 §3, RFC 8037 §3.1).
+SUPPORTED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+TOKEN_METHODS = frozenset({"header", "query", "body"})
+ISSUER_OPTIONS = frozenset({"AUDIENCE", "JWKS_URI", "ALGORITHMS", "ALLOW_HTTP"})
+AUTHENTICATION_CLASS = "django_jwt_at.authentication.JWTAccessTokenAuthentication"
+CACHE_CONTROL_MIDDLEWARE = "django_jwt_at.middleware.AccessTokenCacheControlMiddleware"
+
+# RFC 6750 §3: characters allowed inside quoted error / realm values, and inside error_uri.
+_QUOTED_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+\Z")
+_URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
+MAX_LEEWAY = 300
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """One trusted authorization server, from an entry of ``JWT_AT_ISSUERS``."""
+
+    issuer: str
+    audiences: frozenset[str]
+    jwks_uri: str | None
+    algorithms: frozenset[str]
+    allow_http: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every ``JWT_AT_*`` setting, validated."""
+
+    issuers: Mapping[str, IssuerConfig]
+    realm: str
+    leeway: int
+    token_methods: frozenset[str]
+    error_descriptions: bool
+    error_uri: str | None
+    cache_alias: str
+    http_timeout: float
+    jwks_default_ttl: int
+    jwks_min_ttl: int
+    jwks_max_ttl: int
+    jwks_refresh_cooldown: int
+    jwks_max_stale: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A configuration error, reported by the system checks under ``django_jwt_at.<id>``."""
+
+    id: str
+    msg: str
+    hint: str
+
+
+DEFAULTS: Mapping[str, Any] = {
+    "JWT_AT_REALM": "api",
+    "JWT_AT_LEEWAY": 60,
+    "JWT_AT_TOKEN_METHODS": ("header",),
+    "JWT_AT_ERROR_DESCRIPTIONS": True,
+    "JWT_AT_ERROR_URI": None,
+    "JWT_AT_CACHE": "default",
+    "JWT_AT_HTTP_TIMEOUT": 5,
+    "JWT_AT_JWKS_DEFAULT_TTL": 3600,
+    "JWT_AT_JWKS_MIN_TTL": 300,
+    "JWT_AT_JWKS_MAX_TTL": 86400,
+    "JWT_AT_JWKS_REFRESH_COOLDOWN": 60,
+    "JWT_AT_JWKS_MAX_STALE": 86400,
+}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problem(url: object, *, allow_http: bool) -> str | None:
+    """Why ``url`` cannot be an issuer, metadata or JWKS URL, or None when it can.
+
+    RFC 8414 §2: an https URL without query or fragment. Plain http is accepted for
+    loopback hosts (local development, tests) and where ``allow_http`` is set.
+    """
+    if not isinstance(url, str) or not url:
+        return "it must be a non-empty string"
+    if "?" in url or "#" in url:
+        return "it must not have a query or fragment"
+    if not _URI_VALUE.match(url):
+        return "it contains characters that are not allowed in a URL"
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        return "it must be an absolute URL with a host and no user information"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and (allow_http or is_loopback_host(parts.hostname)):
+        return None
+    return "it must use https (http is accepted only for loopback hosts or with ALLOW_HTTP)"
+
+
+class _Reader:
+    """Reads and validates settings, collecting every problem instead of stopping at one."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, id: str, msg: str, hint: str) -> None:
+        self.problems.append(Problem(id, msg, hint))
+
+    def setting(self, name: str) -> Any:
+        return getattr(settings, name, DEFAULTS.get(name))
+
+    def issuers(self) -> dict[str, IssuerConfig]:
+        raw = getattr(settings, "JWT_AT_ISSUERS", None)
+        if not isinstance(raw, Mapping) or not raw:
+            self.problem(
+                "E001",
+                "JWT_AT_ISSUERS must be a non-empty dict of issuer identifier to options.",
+                'Add JWT_AT_ISSUERS = {"https://issuer.example": {"AUDIENCE": "https://api.example"}}.',
+            )
+            return {}
+        return {
+            issuer: entry
+            for issuer, options in raw.items()
+            if (entry := self.issuer(issuer, options)) is not None
+        }
+
+    def issuer(self, issuer: object, options: object) -> IssuerConfig | None:
+        if not isinstance(options, Mapping):
+            self.problem("E006", f"JWT_AT_ISSUERS[{issuer!r}] must be a dict of options.", "")
+            return None
+        ok = True
+        unknown = sorted(str(k) for k in options if k not in ISSUER_OPTIONS)
+        if unknown:
+            ok = False
+            self.problem(
+                "E006",
+                f"JWT_AT_ISSUERS[{issuer!r}] has unknown options {unknown}.",
+                f"Known options: {sorted(ISSUER_OPTIONS)}.",
+            )
+        allow_http = options.get("ALLOW_HTTP", False)
+        if not isinstance(allow_http, bool):
+            ok, allow_http = False, False
+            self.problem("E006", f"JWT_AT_ISSUERS[{issuer!r}]['ALLOW_HTTP'] must be a bool.", "")
+        why = url_problem(issuer, allow_http=allow_http)
+        if why:
+            ok = False
+            self.problem(
+                "E002",
+                f"The issuer identifier {issuer!r} is not valid: {why}.",
+                "Use the exact `issuer` value of the authorization server's metadata (RFC 8414 §2).",
+            )
+        audience = options.get("AUDIENCE")
+        audiences = (audience,) if isinstance(audience, str) else audience
+        if (
+            not isinstance(audiences, (list, tuple))
+            or not audiences
+            or not all(isinstance(a, str) and a for a in audiences)
+        ):
+            ok = False
+            self.problem(
+                "E003",
+                f"JWT_AT_ISSUERS[{issuer!r}]['AUDIENCE'] must be a non-empty string or list of strings.",
+                "Audience validation cannot be switched off (RFC 9068 §4): set the identifier "
+                "this API has at the authorization server.",
+            )
+        algorithms = options.get("ALGORITHMS", ["RS256"])
+        if (
+            not isinstance(algorithms, (list, tuple))
+            or not algorithms
+            or not all(isinstance(a, str) and a in SUPPORTED_ALGORITHMS for a in algorithms)
+        ):
+            ok = False
+            self.problem(
+                "E004",
+                f"JWT_AT_ISSUERS[{issuer!r}]['ALGORITHMS'] must be a non-empty list of supported "
+                "asymmetric algorithms.",
+                f"Supported: {sorted(SUPPORTED_ALGORITHMS)}; 'none' and HMAC algorithms are never "
+                "accepted (RFC 8725 §3.1, RFC 9068 §2.1).",
+            )
+        jwks_uri = options.get("JWKS_URI")
+        if jwks_uri is not None:
+            why = url_problem(jwks_uri, allow_http=allow_http)
+            if why:
+                ok = False
+                self.problem("E005", f"The JWKS_URI of {issuer!r} is not valid: {why}.", "")
+        if not ok:
+            return None
+        assert isinstance(issuer, str) and isinstance(audiences, (list, tuple))
+        return IssuerConfig(
+            issuer=issuer,
+            audiences=frozenset(audiences),
+            jwks_uri=jwks_uri,
+            algorithms=frozenset(algorithms),
+            allow_http=allow_http,
+        )
+
+    def integer(self, name: str, low: int, high: int, id: str) -> int:
+        value = self.setting(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(id, f"{name} must be an integer from {low} to {high}.", "")
+            return int(DEFAULTS[name])
+        return value
+
+    def read(self) -> Config:
+        issuers = self.issuers()
+        leeway = self.integer("JWT_AT_LEEWAY", 0, MAX_LEEWAY, "E007")
+        realm = self.setting("JWT_AT_REALM")
+        if not isinstance(realm, str) or not _QUOTED_VALUE.match(realm):
+            self.problem(
+                "E008",
+                "JWT_AT_REALM must be a non-empty string of printable ASCII without '\"' or '\\'.",
+                "",
+            )
+            realm = DEFAULTS["JWT_AT_REALM"]
+        methods = self.setting("JWT_AT_TOKEN_METHODS")
+        if (
+            not isinstance(methods, (list, tuple))
+            or not methods
+            or not set(methods) <= TOKEN_METHODS
+        ):
+            self.problem(
+                "E009",
+                f"JWT_AT_TOKEN_METHODS must be a non-empty list drawn from {sorted(TOKEN_METHODS)}.",
+                "",
+            )
+            methods = DEFAULTS["JWT_AT_TOKEN_METHODS"]
+        descriptions = self.setting("JWT_AT_ERROR_DESCRIPTIONS")
+        if not isinstance(descriptions, bool):
+            self.problem("E010", "JWT_AT_ERROR_DESCRIPTIONS must be True or False.", "")
+            descriptions = True
+        error_uri = self.setting("JWT_AT_ERROR_URI")
+        if error_uri is not None and (
+            not isinstance(error_uri, str)
+            or not _URI_VALUE.match(error_uri)
+            or not urlsplit(error_uri).scheme
+        ):
+            self.problem(
+                "E011",
+                "JWT_AT_ERROR_URI must be None or an absolute URI of printable ASCII without "
+                "spaces, '\"' or '\\' (RFC 6750 §3).",
+                "",
+            )
+            error_uri = None
+        cache_alias = self.setting("JWT_AT_CACHE")
+        if not isinstance(cache_alias, str) or cache_alias not in settings.CACHES:
+            self.problem("E012", f"JWT_AT_CACHE {cache_alias!r} is not an alias in CACHES.", "")
+            cache_alias = "default"
+        timeout = self.setting("JWT_AT_HTTP_TIMEOUT")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
+            self.problem("E013", "JWT_AT_HTTP_TIMEOUT must be a number of seconds in (0, 60].", "")
+            timeout = DEFAULTS["JWT_AT_HTTP_TIMEOUT"]
+        day = 86400
+        min_ttl = self.integer("JWT_AT_JWKS_MIN_TTL", 0, 7 * day, "E013")
+        max_ttl = self.integer("JWT_AT_JWKS_MAX_TTL", min_ttl, 7 * day, "E013")
+        return Config(
+            issuers=issuers,
+            realm=realm,
+            leeway=leeway,
+            token_methods=frozenset(methods),
+            error_descriptions=descriptions,
+            error_uri=error_uri,
+            cache_alias=cache_alias,
+            http_timeout=float(timeout),
+            jwks_default_ttl=self.integer("JWT_AT_JWKS_DEFAULT_TTL", min_ttl, max_ttl, "E013"),
+            jwks_min_ttl=min_ttl,
+            jwks_max_ttl=max_ttl,
+            jwks_refresh_cooldown=self.integer("JWT_AT_JWKS_REFRESH_COOLDOWN", 1, day, "E013"),
+            jwks_max_stale=self.integer("JWT_AT_JWKS_MAX_STALE", 0, 7 * day, "E013"),
+        )
+
+
+def read_config() -> tuple[Config, list[Problem]]:
+    """Read every setting; return the configuration and the problems found."""
+    reader = _Reader()
+    config = reader.read()
+    return config, reader.problems
+
+
+_config: Config | None = None
+
+
+def get_config() -> Config:
+    """Return the validated configuration, reading settings on first use.
+
+    Raises ImproperlyConfigured when any setting is invalid: the package fails closed
+    rather than validating tokens under a configuration it does not understand.
+    """
+    global _config
+    config = _config
+    if config is None:
+        config, problems = read_config()
+        if problems:
+            raise ImproperlyConfigured(
+                "; ".join(f"django_jwt_at.{p.id}: {p.msg}" for p in problems)
+            )
+        _config = config
+    return config
+
+
+@receiver(setting_changed)
+def _reset_config(*, setting: str, **kwargs: Any) -> None:
+    global _config
+    if setting.startswith("JWT_AT_") or setting in {"CACHES", "REST_FRAMEWORK", "MIDDLEWARE"}:
+        _config = None

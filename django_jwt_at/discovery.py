@@ -1,0 +1,51 @@
+"""Finding an issuer's ``jwks_uri`` through RFC 8414 metadata, then OpenID Connect Discovery.
+
+The metadata must name exactly the configured issuer (RFC 8414 §3.3, code-point
+comparison, no normalisation) and an acceptable ``jwks_uri`` (RFC 8414 §2), or it is not
+used at all.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from .conf import IssuerConfig, url_problem
+from .fetch import Document, FetchError, fetch_json
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """The metadata locations to try, in order (RFC 8414 §3.1 and §5).
+
+    The RFC 8414 well-known string goes between host and path (after removing a
+    terminating slash); the OIDC location appends it to the issuer.
+    """
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    rfc8414 = urlunsplit((parts.scheme, parts.netloc, "/.well-known/oauth-authorization-server" + path, "", ""))
+    oidc = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    return [rfc8414, oidc]
+
+
+def check_metadata(issuer: IssuerConfig, document: Document) -> str:
+    """Return the ``jwks_uri`` of a metadata document, or raise FetchError if it is unusable."""
+    if document.data.get("issuer") != issuer.issuer:
+        raise FetchError(f"metadata at {document.url} names a different issuer than {issuer.issuer}")
+    jwks_uri = document.data.get("jwks_uri")
+    why = url_problem(jwks_uri, allow_http=issuer.allow_http)
+    if why:
+        raise FetchError(f"metadata at {document.url} has an unusable jwks_uri: {why}")
+    assert isinstance(jwks_uri, str)
+    return jwks_uri
+
+
+def discover(issuer: IssuerConfig, *, timeout: float) -> Document:
+    """Fetch the first usable metadata document of ``issuer``; raise FetchError if none is."""
+    failures: list[str] = []
+    for url in metadata_urls(issuer.issuer):
+        try:
+            document = fetch_json(url, timeout=timeout)
+            check_metadata(issuer, document)
+            return document
+        except FetchError as exc:
+            failures.append(str(exc))
+    raise FetchError("; ".join(failures))

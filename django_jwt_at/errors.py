@@ -1,0 +1,134 @@
+"""Framework-free error types: every protocol outcome of a request.
+
+Each error carries the RFC 6750 / RFC 9470 error code, the HTTP status it is answered with
+and a description from the fixed vocabulary of :class:`Description`. Descriptions never
+contain token content or library exception text (RFC 6750 §3, RFC 8725 §3.10), so an
+error can be rendered into a response as it is.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+
+class Description(str, enum.Enum):
+    """The fixed ``error_description`` texts (ASCII, no quote or backslash)."""
+
+    MALFORMED_HEADER = "The Authorization header is malformed"
+    MULTIPLE_METHODS = "Multiple methods used to include access token"
+    REPEATED_TOKEN = "The access token parameter is repeated"
+    MALFORMED_TOKEN = "The access token is malformed"
+    TYP = "The access token type is not at+jwt"
+    ALG = "The access token signing algorithm is not allowed"
+    SIGNATURE = "The access token signature is invalid"
+    ISS = "The access token issuer is not trusted"
+    AUD = "The access token audience is invalid"
+    EXPIRED = "The access token expired"
+    NBF = "The access token is not yet valid"
+    IAT = "The access token issue time is in the future"
+    CLAIMS = "The access token is missing a required claim or has an invalid claim"
+    CRIT = "The access token has an unsupported critical header"
+    ENCRYPTED = "Encrypted access tokens are not supported"
+    SCOPE = "The request requires higher privileges than provided by the access token"
+    ACR = "A different authentication level is required"
+    MAX_AGE = "More recent authentication is required"
+    ACR_MAX_AGE = "A different authentication level and more recent authentication are required"
+    UNAVAILABLE = "The access token cannot be validated at the moment"
+    NOT_AUTHENTICATED = "Authentication credentials were not provided."
+
+
+class ProtocolError(Exception):
+    """Base of every outcome that is answered with an OAuth error.
+
+    ``code`` is the RFC 6750 §3.1 / RFC 9470 §3 error code, ``status`` the HTTP status.
+    """
+
+    code: str = ""
+    status: int = 400
+
+    def __init__(self, description: Description) -> None:
+        super().__init__(description.value)
+        self.description = description
+
+
+class InvalidRequest(ProtocolError):
+    """RFC 6750 §3.1 ``invalid_request``: the request itself is malformed (400)."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class InvalidToken(ProtocolError):
+    """RFC 6750 §3.1 ``invalid_token``: any RFC 9068 §4 validation failure (401)."""
+
+    code = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(ProtocolError):
+    """RFC 6750 §3.1 ``insufficient_scope`` (403).
+
+    ``scope`` lists the scopes the resource requires; empty for role, group and
+    entitlement failures, where no scope would help (choice A-14).
+    """
+
+    code = "insufficient_scope"
+    status = 403
+
+    def __init__(self, scope: Sequence[str] = ()) -> None:
+        super().__init__(Description.SCOPE)
+        self.scope = tuple(scope)
+
+
+class InsufficientUserAuthentication(ProtocolError):
+    """RFC 9470 §3 ``insufficient_user_authentication`` (401, choice A-03).
+
+    ``acr_values`` and ``max_age`` say what a new token needs; ``scope`` is set when the
+    token also lacks scopes (choice A-23), so that one challenge says everything.
+    """
+
+    code = "insufficient_user_authentication"
+    status = 401
+
+    def __init__(
+        self,
+        *,
+        acr_values: Sequence[str] = (),
+        max_age: int | None = None,
+        scope: Sequence[str] = (),
+    ) -> None:
+        if acr_values and max_age is not None:
+            description = Description.ACR_MAX_AGE
+        elif acr_values:
+            description = Description.ACR
+        else:
+            description = Description.MAX_AGE
+        super().__init__(description)
+        self.acr_values = tuple(acr_values)
+        self.max_age = max_age
+        self.scope = tuple(scope)
+
+
+class AuthenticationRequired(ProtocolError):
+    """No access token where one is needed: 401 with a challenge but no error (RFC 6750 §3.1)."""
+
+    code = ""
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(Description.NOT_AUTHENTICATED)
+
+
+class KeySetUnavailable(ProtocolError):
+    """The issuer's keys cannot be obtained and nothing usable is cached (choice A-11).
+
+    Answered with 503 and ``Retry-After``, never 401: the token may well be valid.
+    """
+
+    code = "temporarily_unavailable"
+    status = 503
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(Description.UNAVAILABLE)
+        self.retry_after = retry_after

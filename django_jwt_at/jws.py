@@ -1,0 +1,180 @@
+"""Strict parsing of compact JWS access tokens (RFC 7515 §7.1, RFC 7519 §7.2, RFC 8725).
+
+Nothing here is delegated to python-jose: it checks no ``typ``, accepts non-canonical
+base64, and lets TypeError/OverflowError/RecursionError escape on crafted input. Every
+failure is an :class:`~django_jwt_at.errors.InvalidToken` with a fixed description.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .conf import SUPPORTED_ALGORITHMS
+from .errors import Description, InvalidToken
+
+#: Tokens longer than this are refused before any decoding (C-8725-25).
+MAX_TOKEN_LENGTH = 16 * 1024
+_HEADER_CACHE_SIZE = 1024
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*\Z")
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The low bits a canonical encoding leaves zero in its last character (RFC 7515 §2,
+# RFC 4648 §3.5): 4 bits when the length is 2 mod 4, 2 bits when it is 3 mod 4.
+_UNUSED_BITS_MASK = {2: 0x0F, 3: 0x03}
+
+
+def _malformed() -> InvalidToken:
+    return InvalidToken(Description.MALFORMED_TOKEN)
+
+
+def b64url_decode(segment: str) -> bytes:
+    """Decode canonical unpadded base64url; raise InvalidToken for anything else.
+
+    One byte string has exactly one accepted encoding: no padding, no whitespace, no
+    ``+``/``/``, and no set bits past the end of the data.
+    """
+    remainder = len(segment) % 4
+    if remainder == 1 or _SEGMENT.match(segment) is None:
+        raise _malformed()
+    if remainder and _B64_ALPHABET.index(segment[-1]) & _UNUSED_BITS_MASK[remainder]:
+        raise _malformed()
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise _malformed() from None
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # choice A-29: reject duplicate members
+        raise ValueError("duplicate member")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError("number out of range")
+    return value
+
+
+_JSON = json.JSONDecoder(
+    object_pairs_hook=_unique_members,
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+)
+
+
+def decode_json_object(segment: str) -> dict[str, Any]:
+    """Decode a base64url segment holding a JSON object, as RFC 7519 §7.2 and RFC 8259 say:
+    strict UTF-8 (RFC 8725 §3.7), no duplicate members, finite numbers only."""
+    raw = b64url_decode(segment)
+    try:
+        value = _JSON.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise _malformed() from None
+    if not isinstance(value, dict):
+        raise _malformed()
+    return value
+
+
+@dataclass(frozen=True)
+class JoseHeader:
+    """A protected header that passed every check that needs no key (RFC 9068 §4 step 1)."""
+
+    alg: str
+    kid: str | None
+    fields: Mapping[str, Any]
+
+
+def _is_at_jwt(typ: object) -> bool:
+    # RFC 9068 §4 and RFC 7515 §4.1.9: "at+jwt" or "application/at+jwt", compared as a
+    # media type (case-insensitively); no parameters (choice A-07).
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    return typ == "at+jwt" or typ == "application/at+jwt"
+
+
+def parse_header(segment: str) -> JoseHeader:
+    """Parse and check a protected header: typ, then alg, then crit and the rest (A-33)."""
+    fields = decode_json_object(segment)
+    if not _is_at_jwt(fields.get("typ")):
+        raise InvalidToken(Description.TYP)
+    alg = fields.get("alg")
+    if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+        raise InvalidToken(Description.ALG)
+    if "crit" in fields:
+        # RFC 7515 §4.1.11: we understand no extension, so any crit makes the JWS invalid.
+        raise InvalidToken(Description.CRIT)
+    kid = fields.get("kid")
+    cty = fields.get("cty")
+    if (
+        (kid is not None and not isinstance(kid, str))
+        or "zip" in fields  # JWE only (RFC 7516 §4.1.3)
+        or "enc" in fields
+        # Nested JWTs are refused (choice A-31, RFC 8725 §3.3)
+        or (isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"))
+    ):
+        raise _malformed()
+    return JoseHeader(alg=alg, kid=kid, fields=MappingProxyType(fields))
+
+
+_header_cache: dict[str, JoseHeader] = {}
+
+
+def cached_header(segment: str) -> JoseHeader:
+    """:func:`parse_header` memoised by segment: every token signed with one key repeats it.
+
+    Only valid headers are kept, and the cache is bounded (emptied when full).
+    """
+    header = _header_cache.get(segment)
+    if header is None:
+        header = parse_header(segment)
+        if len(_header_cache) >= _HEADER_CACHE_SIZE:
+            _header_cache.clear()
+        _header_cache[segment] = header
+    return header
+
+
+@dataclass(frozen=True)
+class CompactJWS:
+    """A structurally valid, not yet verified, compact JWS."""
+
+    header: JoseHeader
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def parse_compact(token: str) -> CompactJWS:
+    """Split and decode a compact JWS; no key or network is involved.
+
+    JWE (five segments) is refused with its own description (choice A-31); the JSON
+    serialization and any other segment count are malformed (RFC 7515 §7.1, 8725bis).
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise _malformed()
+    dots = token.count(".")
+    if dots == 4:
+        raise InvalidToken(Description.ENCRYPTED)
+    if dots != 2:
+        raise _malformed()
+    header_segment, payload_segment, signature_segment = token.split(".")
+    header = cached_header(header_segment)
+    claims = decode_json_object(payload_segment)
+    signature = b64url_decode(signature_segment)
+    signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
+    return CompactJWS(header=header, claims=claims, signing_input=signing_input, signature=signature)

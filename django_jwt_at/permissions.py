@@ -1,0 +1,239 @@
+"""DRF permission classes: scopes, roles and step-up (RFC 6750 §3.1, RFC 9470 §3).
+
+Each permission is a configured instance that can stand in ``permission_classes``
+directly (DRF calls it, and it returns itself), or a subclass that sets the class
+attributes instead::
+
+    permission_classes = [HasScope("payments:write") & StepUpRequired(acr_values=["urn:example:acr:mfa"], max_age=300)]
+
+    class PaymentsStepUp(StepUpRequired):
+        acr_values = ["urn:example:acr:mfa"]
+        max_age = 300
+
+A failing permission raises its own :class:`~django_jwt_at.exceptions.AccessTokenError`,
+so the response carries the right status and challenge (DRF's ``PermissionDenied`` has
+no ``WWW-Authenticate``). Without an access token the answer is a 401 with the error-free
+Bearer challenge, whatever authenticator DRF lists first.
+
+``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
+:class:`Not`, which combine the challenges (one challenge listing every missing scope; a
+step-up challenge that also names missing scopes). They accept DRF permission classes as
+operands too. A DRF permission written first (``IsAuthenticated & HasScope("a")``) makes
+DRF's own operator the outer one; that works for ``&``, but inside a DRF ``|`` place our
+permissions last, since they raise instead of returning False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from . import clock
+from .conf import get_config
+from .errors import AuthenticationRequired, InsufficientScope, ProtocolError
+from .exceptions import AccessTokenError
+from .requirements import (
+    ClaimValuesRequirement,
+    ScopeRequirement,
+    StepUpRequirement,
+    checked_max_age,
+    checked_values,
+    combine,
+)
+from .tokens import AccessToken
+
+#: Outcome of a DRF permission operand that said no: DRF's own denial applies.
+_DENIED = object()
+
+
+def _evaluate(permission: Any, request: Request, view: Any) -> Any:
+    """None when ``permission`` grants; a ProtocolError or _DENIED when it does not."""
+    if isinstance(permission, AccessTokenPermission):
+        return permission.evaluate(request, view)
+    return None if permission.has_permission(request, view) else _DENIED
+
+
+def _instance(permission: Any) -> Any:
+    return permission if isinstance(permission, AccessTokenPermission) else permission()
+
+
+class AccessTokenPermission(BasePermission):
+    """Base of this package's permissions; subclasses implement :meth:`evaluate`."""
+
+    def __call__(self) -> AccessTokenPermission:
+        # DRF instantiates each entry of permission_classes; a configured instance is
+        # already the permission.
+        return self
+
+    def evaluate(self, request: Request, view: Any) -> Any:
+        """Return None when the request is allowed, else the ProtocolError to answer with
+        (or an opaque denial of a wrapped DRF permission)."""
+        raise NotImplementedError
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        outcome = self.evaluate(request, view)
+        if outcome is None:
+            return True
+        if isinstance(outcome, ProtocolError):
+            raise AccessTokenError(outcome)
+        return False
+
+    def __and__(self, other: Any) -> AllOf:
+        return AllOf(self, other)
+
+    def __rand__(self, other: Any) -> AllOf:
+        return AllOf(other, self)
+
+    def __or__(self, other: Any) -> AnyOf:
+        return AnyOf(self, other)
+
+    def __ror__(self, other: Any) -> AnyOf:
+        return AnyOf(other, self)
+
+    def __invert__(self) -> Not:
+        return Not(self)
+
+
+class TokenRequirementPermission(AccessTokenPermission):
+    """A permission that needs an access token and checks it against one requirement."""
+
+    def evaluate(self, request: Request, view: Any) -> ProtocolError | None:
+        token = request.auth
+        if not isinstance(token, AccessToken):
+            return AuthenticationRequired()
+        return self.check(token)
+
+    def check(self, token: AccessToken) -> ProtocolError | None:
+        """Return None when ``token`` meets the requirement, else the error."""
+        raise NotImplementedError
+
+
+class HasScope(TokenRequirementPermission):
+    """Every one of ``scopes`` must be granted; failure: 403 ``insufficient_scope`` with
+    ``scope`` naming all of them in the order given (choice A-13)."""
+
+    scopes: ClassVar[Iterable[str]] = ()
+    _any_of: ClassVar[bool] = False
+
+    def __init__(self, *scopes: str) -> None:
+        values = checked_values("scope", scopes or self.scopes)
+        if not values:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs at least one scope")
+        self.requirement = ScopeRequirement(values, any_of=self._any_of)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "scopes" in cls.__dict__:
+            checked_values("scope", cls.scopes)
+
+    def check(self, token: AccessToken) -> ProtocolError | None:
+        return self.requirement.check(token)
+
+
+class HasAnyScope(HasScope):
+    """At least one of ``scopes`` must be granted; failure names the first (choice A-13)."""
+
+    _any_of = True
+
+
+class HasRole(TokenRequirementPermission):
+    """The ``roles`` claim (RFC 9068 §2.2.3.1; or ``claim``, e.g. ``"groups"`` or
+    ``"entitlements"``) must contain every one of ``roles``. Failure: 403
+    ``insufficient_scope`` without a ``scope`` parameter (choice A-14)."""
+
+    roles: ClassVar[Iterable[str]] = ()
+    claim: str = "roles"
+
+    def __init__(self, *roles: str, claim: str | None = None) -> None:
+        values = checked_values("role", roles or self.roles)
+        if not values:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs at least one role")
+        self.requirement = ClaimValuesRequirement(claim or self.claim, values)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "roles" in cls.__dict__:
+            checked_values("role", cls.roles)
+
+    def check(self, token: AccessToken) -> ProtocolError | None:
+        return self.requirement.check(token)
+
+
+class StepUpRequired(TokenRequirementPermission):
+    """RFC 9470 step-up: ``acr`` must be one of ``acr_values`` and/or the user must have
+    authenticated within ``max_age`` seconds. Failure: 401
+    ``insufficient_user_authentication`` with ``acr_values`` and/or ``max_age``, so the
+    client can send the user back to the authorization server and retry (choice A-03)."""
+
+    acr_values: ClassVar[Iterable[str]] = ()
+    max_age: ClassVar[int | None] = None
+
+    def __init__(self, acr_values: Iterable[str] | None = None, max_age: int | None = None) -> None:
+        values = checked_values("acr", self.acr_values if acr_values is None else acr_values)
+        age = checked_max_age(self.max_age if max_age is None else max_age)
+        if not values and age is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs acr_values, max_age or both")
+        self.requirement = StepUpRequirement(values, age)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "acr_values" in cls.__dict__:
+            checked_values("acr", cls.acr_values)
+        if "max_age" in cls.__dict__:
+            checked_max_age(cls.max_age)
+
+    def check(self, token: AccessToken) -> ProtocolError | None:
+        return self.requirement.check(token, now=clock.now(), leeway=get_config().leeway)
+
+
+class AllOf(AccessTokenPermission):
+    """Every operand must grant; the errors of those that do not are combined into one
+    challenge (:func:`~django_jwt_at.requirements.combine`)."""
+
+    def __init__(self, *operands: Any) -> None:
+        self.operands = operands
+
+    def evaluate(self, request: Request, view: Any) -> Any:
+        outcomes = [_evaluate(_instance(op), request, view) for op in self.operands]
+        errors = [o for o in outcomes if isinstance(o, ProtocolError)]
+        if errors:
+            return combine(errors)
+        return _DENIED if any(o is not None for o in outcomes) else None
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return all(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+
+
+class AnyOf(AccessTokenPermission):
+    """One operand must grant; otherwise the first operand's denial stands (choice A-13)."""
+
+    def __init__(self, *operands: Any) -> None:
+        self.operands = operands
+
+    def evaluate(self, request: Request, view: Any) -> Any:
+        first = None
+        for op in self.operands:
+            outcome = _evaluate(_instance(op), request, view)
+            if outcome is None:
+                return None
+            first = outcome if first is None else first
+        return first
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return any(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+
+
+class Not(AccessTokenPermission):
+    """Grants exactly when its operand does not; a refusal is a 403 ``insufficient_scope``."""
+
+    def __init__(self, operand: Any) -> None:
+        self.operand = operand
+
+    def evaluate(self, request: Request, view: Any) -> Any:
+        if _evaluate(_instance(self.operand), request, view) is None:
+            return InsufficientScope()
+        return None
