@@ -18,9 +18,7 @@ from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Report every invalid ``JWT_AT_*`` setting (E001-E014)."""
     config, problems = read_config()
-    messages: list[CheckMessage] = [
-        Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems
-    ]
+    messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
     if "query" in config.token_methods and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
         messages.append(
             Error(

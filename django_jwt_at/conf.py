@@ -145,11 +145,7 @@ class _Reader:
                 'Add JWT_AT_ISSUERS = {"https://issuer.example": {"AUDIENCE": "https://api.example"}}.',
             )
             return {}
-        return {
-            issuer: entry
-            for issuer, options in raw.items()
-            if (entry := self.issuer(issuer, options)) is not None
-        }
+        return {issuer: entry for issuer, options in raw.items() if (entry := self.issuer(issuer, options)) is not None}
 
     def issuer(self, issuer: object, options: object) -> IssuerConfig | None:
         if not isinstance(options, Mapping):
@@ -240,11 +236,7 @@ class _Reader:
             )
             realm = DEFAULTS["JWT_AT_REALM"]
         methods = self.setting("JWT_AT_TOKEN_METHODS")
-        if (
-            not isinstance(methods, (list, tuple))
-            or not methods
-            or not set(methods) <= TOKEN_METHODS
-        ):
+        if not isinstance(methods, (list, tuple)) or not methods or not set(methods) <= TOKEN_METHODS:
             self.problem(
                 "E009",
                 f"JWT_AT_TOKEN_METHODS must be a non-empty list drawn from {sorted(TOKEN_METHODS)}.",
@@ -257,9 +249,7 @@ class _Reader:
             descriptions = True
         error_uri = self.setting("JWT_AT_ERROR_URI")
         if error_uri is not None and (
-            not isinstance(error_uri, str)
-            or not _URI_VALUE.match(error_uri)
-            or not urlsplit(error_uri).scheme
+            not isinstance(error_uri, str) or not _URI_VALUE.match(error_uri) or not urlsplit(error_uri).scheme
         ):
             self.problem(
                 "E011",
@@ -317,9 +307,7 @@ def get_config() -> Config:
     if config is None:
         config, problems = read_config()
         if problems:
-            raise ImproperlyConfigured(
-                "; ".join(f"django_jwt_at.{p.id}: {p.msg}" for p in problems)
-            )
+            raise ImproperlyConfigured("; ".join(f"django_jwt_at.{p.id}: {p.msg}" for p in problems))
         _config = config
     return config
 

@@ -50,4 +50,3 @@ class AccessTokenError(APIException):
             self.wait = error.retry_after
         else:
             self.auth_header = bearer_challenge(config, error)
-

@@ -24,7 +24,11 @@ def _numeric_date(claims: dict[str, Any], name: str, *, required: bool) -> float
     if value is None and name not in claims and not required:
         return None
     # bool is an int subclass: true/false are not numbers here (C-9068-19).
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE
+    ):
         raise InvalidToken(Description.CLAIMS)
     return float(value)
 
