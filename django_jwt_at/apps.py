@@ -11,7 +11,8 @@ class DjangoJwtAtConfig(AppConfig):
     verbose_name = "JWT access tokens (RFC 9068)"
 
     def ready(self) -> None:
-        from .checks import check_authentication_order, check_settings
+        from .checks import check_authentication_order, check_issuers_reachable, check_settings
 
         checks.register(check_settings)
         checks.register(check_authentication_order)
+        checks.register(check_issuers_reachable, deploy=True)

@@ -2,7 +2,8 @@
 
 ``django_jwt_at.E0xx`` are the problems found by :func:`django_jwt_at.conf.read_config`
 (the same reader the runtime uses, which refuses to run with any of them), plus E014;
-``django_jwt_at.W001`` warns about the authentication class order.
+``django_jwt_at.W001`` warns about the authentication class order. E015, a deployment
+check (``manage.py check --deploy``), fetches every issuer's metadata and key set.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
+from . import clock
 from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config
+from .discovery import discover
+from .fetch import FetchError, fetch_json
+from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -45,3 +50,28 @@ def check_authentication_order(app_configs: Any = None, **kwargs: Any) -> list[C
             )
         ]
     return []
+
+
+def check_issuers_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E015 (deployment check, makes network requests): every issuer's metadata (when
+    JWKS_URI is not set) is usable (RFC 8414 §3.3 exact issuer match, https jwks_uri) and
+    its key set has at least one usable key."""
+    config, problems = read_config()
+    if problems:
+        return []
+    messages: list[CheckMessage] = []
+    for issuer in config.issuers.values():
+        try:
+            jwks_uri = issuer.jwks_uri or discover(issuer, timeout=config.http_timeout)[0]
+            now = clock.now()
+            build_key_set(issuer, fetch_json(jwks_uri, timeout=config.http_timeout), now, now)
+        except FetchError as exc:
+            messages.append(
+                Error(
+                    f"The keys of issuer {issuer.issuer!r} cannot be obtained: {exc}.",
+                    hint="Check the issuer identifier, JWKS_URI and ALGORITHMS against the "
+                    "authorization server's metadata; tokens of this issuer get 503 until fixed.",
+                    id="django_jwt_at.E015",
+                )
+            )
+    return messages

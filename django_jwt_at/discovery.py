@@ -38,14 +38,14 @@ def check_metadata(issuer: IssuerConfig, document: Document) -> str:
     return jwks_uri
 
 
-def discover(issuer: IssuerConfig, *, timeout: float) -> Document:
-    """Fetch the first usable metadata document of ``issuer``; raise FetchError if none is."""
+def discover(issuer: IssuerConfig, *, timeout: float) -> tuple[str, Document]:
+    """Fetch the first usable metadata document of ``issuer`` and return its ``jwks_uri``
+    and the document; raise FetchError if no location has a usable one."""
     failures: list[str] = []
     for url in metadata_urls(issuer.issuer):
         try:
             document = fetch_json(url, timeout=timeout)
-            check_metadata(issuer, document)
-            return document
+            return check_metadata(issuer, document), document
         except FetchError as exc:
             failures.append(str(exc))
     raise FetchError("; ".join(failures))

@@ -214,11 +214,10 @@ class IssuerKeys:
             except (FetchError, KeyError, TypeError):
                 pass
         try:
-            document = discover(self.issuer, timeout=config.http_timeout)
+            uri, document = discover(self.issuer, timeout=config.http_timeout)
         except FetchError as exc:
             logger.error("Metadata of issuer %s is unusable: %s", self.issuer.issuer, exc)
             raise
-        uri = check_metadata(self.issuer, document)
         expires_at = now + _lifetime(config, document.max_age)
         self.jwks_uri = (uri, expires_at)
         _shared_set(

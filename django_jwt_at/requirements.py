@@ -31,14 +31,15 @@ def checked_values(kind: str, values: Iterable[object]) -> tuple[str, ...]:
     """Validate configured scopes, roles or acr values; raise ImproperlyConfigured if bad."""
     if isinstance(values, str):
         raise ImproperlyConfigured(f"{kind} must be a list of strings, not a string")
-    result = tuple(values)
-    for value in result:
+    result: list[str] = []
+    for value in values:
         if not isinstance(value, str) or not _TOKEN_VALUE.match(value):
             raise ImproperlyConfigured(
                 f"{kind} value {value!r} is not allowed: values are non-empty printable ASCII "
                 "without spaces, '\"' or '\\' (RFC 6750 §3, RFC 9470 §3)"
             )
-    return result
+        result.append(value)
+    return tuple(result)
 
 
 def checked_max_age(max_age: object) -> int | None:
