@@ -8,38 +8,15 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from . import clock
-from .bearer import bearer_token_from_header, select_token
 from .challenges import bearer_challenge
 from .conf import get_config
 from .errors import ProtocolError
 from .exceptions import AccessTokenError
-from .jwks import key_sets
-from .middleware import mark_query_token
+from .request_auth import authenticate_request
 from .tokens import AccessToken
 from .users import AccessTokenUser
-from .validation import validate_access_token
 
 logger = logging.getLogger(__name__)
-
-_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-
-def _query_tokens(request: Request) -> list[str]:
-    if "access_token" not in request._request.META.get("QUERY_STRING", ""):
-        return []  # the common case costs no query-string parsing
-    return request._request.GET.getlist("access_token")
-
-
-def _body_tokens(request: Request) -> list[str]:
-    # RFC 6750 §2.2: single-part application/x-www-form-urlencoded only, never with GET.
-    django_request = request._request
-    if django_request.method == "GET":
-        return []
-    content_type = django_request.META.get("CONTENT_TYPE", "")
-    if content_type.split(";", 1)[0].strip().lower() != _FORM_CONTENT_TYPE:
-        return []
-    return django_request.POST.getlist("access_token")
 
 
 class JWTAccessTokenAuthentication(BaseAuthentication):
@@ -57,18 +34,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
         config = get_config()
         try:
-            selected = select_token(
-                bearer_token_from_header(request._request.META.get("HTTP_AUTHORIZATION")),
-                _query_tokens(request),
-                _body_tokens(request),
-                config.token_methods,
-            )
-            if selected is None:
+            token = authenticate_request(request._request, config)
+            if token is None:
                 return None
-            method, raw = selected
-            if method == "query":
-                mark_query_token(request._request)
-            token = validate_access_token(raw, config=config, key_sets=key_sets, now=clock.now())
             user = self.get_user(token)
         except ProtocolError as error:
             # The description is a fixed text: it never contains the token (RFC 6750 §5.3).

@@ -1,0 +1,176 @@
+"""View decorators: the same authentication and authorization for function views.
+
+``access_token_required`` works on plain Django views (sync and async) and on DRF
+function views. On a plain view it authenticates the request itself and answers failures
+with exactly the status, ``WWW-Authenticate`` and JSON body a DRF view would give; on a
+DRF view (placed below ``@api_view``) it checks ``request.auth`` that DRF already set::
+
+    @access_token_required(scopes=["orders:read"])
+    def orders(request): ...
+
+    @api_view(["POST"])
+    @step_up_required(acr_values=["urn:example:acr:mfa"], max_age=300)
+    def payments(request): ...
+
+Plain views get ``request.auth`` (the AccessToken) and ``request.user`` (from the
+authentication class's ``get_user``). They are exempt from CSRF checks, as DRF views are:
+they accept no cookie-based credentials, only the access token.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from inspect import iscoroutinefunction
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.request import Request
+
+from . import clock
+from .authentication import JWTAccessTokenAuthentication
+from .challenges import error_body, error_headers
+from .conf import Config, get_config
+from .errors import AuthenticationRequired, ProtocolError
+from .exceptions import AccessTokenError
+from .request_auth import authenticate_request
+from .requirements import (
+    ClaimValuesRequirement,
+    ScopeRequirement,
+    StepUpRequirement,
+    checked_max_age,
+    checked_values,
+    combine,
+)
+from .tokens import AccessToken
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
+
+
+class _Requirements:
+    """What a decorated view requires of the token, validated when the view is decorated."""
+
+    def __init__(
+        self,
+        scopes: Iterable[str],
+        any_scopes: Iterable[str],
+        roles: Iterable[str],
+        acr_values: Iterable[str],
+        max_age: int | None,
+    ) -> None:
+        all_scopes = checked_values("scope", scopes)
+        alternatives = checked_values("scope", any_scopes)
+        required_roles = checked_values("role", roles)
+        acr = checked_values("acr", acr_values)
+        age = checked_max_age(max_age)
+        self.scopes = ScopeRequirement(all_scopes) if all_scopes else None
+        self.any_scopes = ScopeRequirement(alternatives, any_of=True) if alternatives else None
+        self.roles = ClaimValuesRequirement("roles", required_roles) if required_roles else None
+        self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
+
+    def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
+        errors: list[ProtocolError] = [
+            error
+            for requirement in (self.scopes, self.any_scopes, self.roles)
+            if requirement is not None and (error := requirement.check(token)) is not None
+        ]
+        if self.step_up is not None:
+            step_up_error = self.step_up.check(token, now=clock.now(), leeway=config.leeway)
+            if step_up_error is not None:
+                errors.append(step_up_error)
+        return combine(errors) if errors else None
+
+
+def _error_response(config: Config, error: ProtocolError) -> HttpResponse:
+    return JsonResponse(error_body(config, error), status=error.status, headers=error_headers(config, error))
+
+
+def access_token_required(
+    view: Callable[..., Any] | None = None,
+    *,
+    scopes: Iterable[str] = (),
+    any_scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
+    authentication_class: type[JWTAccessTokenAuthentication] = JWTAccessTokenAuthentication,
+) -> Any:
+    """Require a valid access token, and optionally: every one of ``scopes``, one of
+    ``any_scopes``, every one of ``roles`` (``roles`` claim), an ``acr`` among
+    ``acr_values`` and an ``auth_time`` within ``max_age`` seconds (RFC 9470).
+
+    Usable bare (``@access_token_required``) or with arguments. Invalid scope, role or acr
+    strings and a bad ``max_age`` raise ImproperlyConfigured at decoration time.
+    """
+    requirements = _Requirements(scopes, any_scopes, roles, acr_values, max_age)
+
+    def check_drf(request: Request) -> None:
+        token = request.auth
+        error = (
+            AuthenticationRequired() if not isinstance(token, AccessToken) else requirements.check(token, get_config())
+        )
+        if error is not None:
+            raise AccessTokenError(error)
+
+    def authorize(request: HttpRequest, config: Config, token: AccessToken | None) -> ProtocolError | None:
+        if token is None:
+            return AuthenticationRequired()
+        request.user = authentication_class().get_user(token)
+        request.auth = token  # type: ignore[attr-defined]
+        return requirements.check(token, config)
+
+    def decorate(view_func: ViewFunc) -> ViewFunc:
+        if iscoroutinefunction(view_func):
+
+            @functools.wraps(view_func)
+            async def async_view(request: Any, *args: Any, **kwargs: Any) -> Any:
+                if isinstance(request, Request):
+                    check_drf(request)
+                    return await view_func(request, *args, **kwargs)
+                config = get_config()
+                try:
+                    token = await sync_to_async(authenticate_request)(request, config)
+                    error = authorize(request, config, token)
+                except ProtocolError as exc:
+                    error = exc
+                if error is not None:
+                    return _error_response(config, error)
+                return await view_func(request, *args, **kwargs)
+
+            async_view.csrf_exempt = True  # type: ignore[attr-defined]
+            return async_view  # type: ignore[return-value]
+
+        @functools.wraps(view_func)
+        def sync_view(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(request, Request):
+                check_drf(request)
+                return view_func(request, *args, **kwargs)
+            config = get_config()
+            try:
+                error = authorize(request, config, authenticate_request(request, config))
+            except ProtocolError as exc:
+                error = exc
+            if error is not None:
+                return _error_response(config, error)
+            return view_func(request, *args, **kwargs)
+
+        sync_view.csrf_exempt = True  # type: ignore[attr-defined]
+        return sync_view  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
+
+
+def step_up_required(
+    view: Callable[..., Any] | None = None,
+    *,
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`access_token_required` that needs ``acr_values``, ``max_age`` or both (RFC 9470)."""
+    acr_values = tuple(acr_values)
+    if not acr_values and max_age is None:
+        raise ImproperlyConfigured("step_up_required needs acr_values, max_age or both")
+    return access_token_required(view, acr_values=acr_values, max_age=max_age, **kwargs)
