@@ -190,6 +190,61 @@ class StepUpRequired(TokenRequirementPermission):
         return self.requirement.check(token, now=clock.now(), leeway=get_config().leeway)
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
+    if not isinstance(mapping, dict) or not mapping:
+        raise ImproperlyConfigured("required_scopes must be a non-empty dict of HTTP method to scopes")
+    result: dict[str, ScopeRequirement] = {}
+    for method, scopes in mapping.items():
+        if not isinstance(method, str):
+            raise ImproperlyConfigured(f"required_scopes key {method!r} is not an HTTP method")
+        values = checked_values("scope", scopes)
+        if not values:
+            raise ImproperlyConfigured(f"required_scopes[{method!r}] lists no scope")
+        result[method if method in ("read", "write") else method.upper()] = ScopeRequirement(values)
+    return result
+
+
+class HasScopeForMethod(AccessTokenPermission):
+    """Scopes per HTTP method, for the common REST view with reads and writes::
+
+        permission_classes = [HasScopeForMethod({"read": ["orders:read"], "write": ["orders:write"]})]
+
+        class OrderView(APIView):
+            permission_classes = [HasScopeForMethod]
+            required_scopes = {"GET": ["orders:read"], "POST": ["orders:write"]}
+
+    Keys are HTTP methods, or ``"read"`` (GET, HEAD, OPTIONS) and ``"write"`` (every
+    other method); an exact method wins over its group. Every scope listed for the method
+    is required, as with :class:`HasScope`. A method without an entry is refused with 403
+    ``insufficient_scope`` (fail closed). Without a mapping here, the view's
+    ``required_scopes`` attribute is used (validated on first use).
+    """
+
+    def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
+        self.by_method = _scopes_by_method(required_scopes) if required_scopes is not None else None
+
+    def evaluate(self, request: Request, view: Any) -> ProtocolError | None:
+        by_method = self.by_method
+        if by_method is None:
+            by_method = _view_scopes.get(type(view))
+            if by_method is None:
+                by_method = _view_scopes[type(view)] = _scopes_by_method(getattr(view, "required_scopes", None))
+        method = (request.method or "").upper()
+        requirement = by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
+        token = request.auth
+        if not isinstance(token, AccessToken):
+            return AuthenticationRequired()
+        if requirement is None:
+            return InsufficientScope()
+        return requirement.check(token)
+
+
+_view_scopes: dict[type, dict[str, ScopeRequirement]] = {}
+
+
 class AllOf(AccessTokenPermission):
     """Every operand must grant; the errors of those that do not are combined into one
     challenge (:func:`~django_jwt_at.requirements.combine`)."""
