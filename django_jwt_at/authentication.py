@@ -40,7 +40,7 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
             user = self.get_user(token)
         except ProtocolError as error:
             # The description is a fixed text: it never contains the token (RFC 6750 §5.3).
-            logger.info("Access token rejected: %s (%s)", error.code, error.description.value)
+            logger.debug("Access token rejected: %s (%s)", error.code, error.description.value)
             raise AccessTokenError(error, config) from None
         return user, token
 

@@ -21,7 +21,7 @@ _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 def _query_tokens(request: HttpRequest) -> list[str]:
-    if "access_token" not in request.META.get("QUERY_STRING", ""):
+    if not request.META.get("QUERY_STRING"):
         return []  # the common case costs no query-string parsing
     return request.GET.getlist("access_token")
 
