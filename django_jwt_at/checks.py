@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
 
 from . import clock
 from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config
@@ -35,12 +36,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return messages
 
 
+def _is_ours(path: object) -> bool:
+    from .authentication import JWTAccessTokenAuthentication
+
+    try:
+        cls = import_string(path) if isinstance(path, str) else path
+    except ImportError:
+        return False
+    return isinstance(cls, type) and issubclass(cls, JWTAccessTokenAuthentication)
+
+
 def check_authentication_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W001: DRF builds the 401 challenge for missing credentials from the FIRST
     authentication class; with another class first, DRF's own permissions (such as
-    IsAuthenticated) answer 403 without a Bearer challenge."""
+    IsAuthenticated) answer 403 without a Bearer challenge. Subclasses count as ours."""
     classes = list(getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_AUTHENTICATION_CLASSES", []))
-    if AUTHENTICATION_CLASS in classes and classes[0] != AUTHENTICATION_CLASS:
+    if classes and not _is_ours(classes[0]) and any(_is_ours(c) for c in classes[1:]):
         return [
             Warning(
                 f"{AUTHENTICATION_CLASS} is not the first of DEFAULT_AUTHENTICATION_CLASSES.",

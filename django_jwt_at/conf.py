@@ -51,6 +51,7 @@ class Config:
     """Every ``JWT_AT_*`` setting, validated."""
 
     issuers: Mapping[str, IssuerConfig]
+    algorithms: frozenset[str]  # allowed for at least one issuer
     realm: str
     leeway: int
     token_methods: frozenset[str]
@@ -102,16 +103,17 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def url_problem(url: object, *, allow_http: bool) -> str | None:
-    """Why ``url`` cannot be an issuer, metadata or JWKS URL, or None when it can.
+def url_problem(url: object, *, allow_http: bool, allow_query: bool = False) -> str | None:
+    """Why ``url`` cannot be an issuer (or, with ``allow_query``, a JWKS) URL, or None.
 
-    RFC 8414 §2: an https URL without query or fragment. Plain http is accepted for
-    loopback hosts (local development, tests) and where ``allow_http`` is set.
+    RFC 8414 §2: an https URL without fragment, and for an issuer identifier without
+    query either. Plain http is accepted for loopback hosts (local development, tests)
+    and where ``allow_http`` is set.
     """
     if not isinstance(url, str) or not url:
         return "it must be a non-empty string"
-    if "?" in url or "#" in url:
-        return "it must not have a query or fragment"
+    if "#" in url or (not allow_query and "?" in url):
+        return "it must not have a fragment" if allow_query else "it must not have a query or fragment"
     if not _URI_VALUE.match(url):
         return "it contains characters that are not allowed in a URL"
     parts = urlsplit(url)
@@ -202,7 +204,7 @@ class _Reader:
             )
         jwks_uri = options.get("JWKS_URI")
         if jwks_uri is not None:
-            why = url_problem(jwks_uri, allow_http=allow_http)
+            why = url_problem(jwks_uri, allow_http=allow_http, allow_query=True)
             if why:
                 ok = False
                 self.problem("E005", f"The JWKS_URI of {issuer!r} is not valid: {why}.", "")
@@ -236,7 +238,11 @@ class _Reader:
             )
             realm = DEFAULTS["JWT_AT_REALM"]
         methods = self.setting("JWT_AT_TOKEN_METHODS")
-        if not isinstance(methods, (list, tuple)) or not methods or not set(methods) <= TOKEN_METHODS:
+        if (
+            not isinstance(methods, (list, tuple))
+            or not methods
+            or not all(isinstance(m, str) and m in TOKEN_METHODS for m in methods)
+        ):
             self.problem(
                 "E009",
                 f"JWT_AT_TOKEN_METHODS must be a non-empty list drawn from {sorted(TOKEN_METHODS)}.",
@@ -268,9 +274,18 @@ class _Reader:
             timeout = DEFAULTS["JWT_AT_HTTP_TIMEOUT"]
         day = 86400
         min_ttl = self.integer("JWT_AT_JWKS_MIN_TTL", 0, 7 * day, "E013")
-        max_ttl = self.integer("JWT_AT_JWKS_MAX_TTL", min_ttl, 7 * day, "E013")
+        max_ttl = self.integer("JWT_AT_JWKS_MAX_TTL", 0, 7 * day, "E013")
+        default_ttl = self.integer("JWT_AT_JWKS_DEFAULT_TTL", 0, 7 * day, "E013")
+        if not min_ttl <= default_ttl <= max_ttl:
+            self.problem(
+                "E013",
+                "The key-set lifetimes must satisfy JWT_AT_JWKS_MIN_TTL <= JWT_AT_JWKS_DEFAULT_TTL "
+                f"<= JWT_AT_JWKS_MAX_TTL (now {min_ttl}, {default_ttl}, {max_ttl}).",
+                "",
+            )
         return Config(
             issuers=issuers,
+            algorithms=frozenset().union(*(i.algorithms for i in issuers.values())),
             realm=realm,
             leeway=leeway,
             token_methods=frozenset(methods),
@@ -278,7 +293,7 @@ class _Reader:
             error_uri=error_uri,
             cache_alias=cache_alias,
             http_timeout=float(timeout),
-            jwks_default_ttl=self.integer("JWT_AT_JWKS_DEFAULT_TTL", min_ttl, max_ttl, "E013"),
+            jwks_default_ttl=default_ttl,
             jwks_min_ttl=min_ttl,
             jwks_max_ttl=max_ttl,
             jwks_refresh_cooldown=self.integer("JWT_AT_JWKS_REFRESH_COOLDOWN", 1, day, "E013"),

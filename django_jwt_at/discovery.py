@@ -31,7 +31,7 @@ def check_metadata(issuer: IssuerConfig, document: Document) -> str:
     if document.data.get("issuer") != issuer.issuer:
         raise FetchError(f"metadata at {document.url} names a different issuer than {issuer.issuer}")
     jwks_uri = document.data.get("jwks_uri")
-    why = url_problem(jwks_uri, allow_http=issuer.allow_http)
+    why = url_problem(jwks_uri, allow_http=issuer.allow_http, allow_query=True)
     if why:
         raise FetchError(f"metadata at {document.url} has an unusable jwks_uri: {why}")
     assert isinstance(jwks_uri, str)

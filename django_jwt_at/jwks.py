@@ -164,36 +164,52 @@ class IssuerKeys:
                     raise FetchError("waiting after a failed fetch")
                 key_set = self._load(config, now, forced=forced)
             except FetchError as exc:
-                return self._failed(config, now, current, exc)
+                return self._failed(config, now, current, exc, forced=forced)
             self.key_set = key_set
             self.retry_at = -math.inf
             return key_set
 
-    def _failed(self, config: Config, now: float, current: KeySet | None, exc: FetchError) -> KeySet:
+    def _failed(self, config: Config, now: float, current: KeySet | None, exc: FetchError, *, forced: bool) -> KeySet:
+        """Stale-if-error: the last good set (ours, or another process's from the shared
+        cache) serves up to max-stale past its lifetime. A refresh for an unknown kid that
+        fails is a 503, not a 401: the key may exist (choice A-11)."""
         if now >= self.retry_at:
             self.retry_at = now + FAILURE_BACKOFF
             logger.warning("Key set of issuer %s could not be refreshed: %s", self.issuer.issuer, exc)
-        if current is not None and now < current.expires_at + config.jwks_max_stale:
+        if current is None:
+            uri = self.issuer.jwks_uri or (self.jwks_uri[0] if self.jwks_uri else None)
+            current = self._shared_key_set(config, uri, now, stale=True) if uri else None
+            self.key_set = current
+        if not forced and current is not None and now < current.expires_at + config.jwks_max_stale:
             return current
         raise KeySetUnavailable(retry_after=max(1, math.ceil(self.retry_at - now)))
 
+    def _shared_key_set(self, config: Config, uri: str, now: float, *, stale: bool) -> KeySet | None:
+        """The key set another process stored in the shared cache, if still usable."""
+        shared = _shared_get(config, _cache_key("jwks", uri))
+        if not isinstance(shared, dict):
+            return None
+        try:
+            usable_until = shared["expires_at"] + (config.jwks_max_stale if stale else 0)
+            if now >= usable_until:
+                return None
+            document = parse_document(uri, shared["text"], None)
+            return build_key_set(self.issuer, document, shared["fetched_at"], shared["expires_at"])
+        except (FetchError, KeyError, TypeError):
+            return None  # a damaged shared entry is replaced by a fresh fetch
+
     def _load(self, config: Config, now: float, *, forced: bool) -> KeySet:
         uri = self._jwks_uri(config, now)
-        key = _cache_key("jwks", uri)
         if not forced:
-            shared = _shared_get(config, key)
-            if isinstance(shared, dict) and now < shared.get("expires_at", 0):
-                try:
-                    document = parse_document(uri, shared["text"], None)
-                    return build_key_set(self.issuer, document, shared["fetched_at"], shared["expires_at"])
-                except (FetchError, KeyError, TypeError):
-                    pass  # a damaged shared entry is replaced by a fresh fetch
+            shared = self._shared_key_set(config, uri, now, stale=False)
+            if shared is not None:
+                return shared
         document = fetch_json(uri, timeout=config.http_timeout)
         expires_at = now + _lifetime(config, document.max_age)
         key_set = build_key_set(self.issuer, document, now, expires_at)
         _shared_set(
             config,
-            key,
+            _cache_key("jwks", uri),
             {"text": document.text, "fetched_at": now, "expires_at": expires_at},
             expires_at - now + config.jwks_max_stale,
         )

@@ -283,12 +283,19 @@ class AnyOf(AccessTokenPermission):
 
 
 class Not(AccessTokenPermission):
-    """Grants exactly when its operand does not; a refusal is a 403 ``insufficient_scope``."""
+    """Grants exactly when its operand does not; a refusal is a 403 ``insufficient_scope``.
+
+    A request without an access token is refused (401) whatever the operand says:
+    ``~HasScope("admin")`` means "a token without the admin scope", never "no token".
+    """
 
     def __init__(self, operand: Any) -> None:
         self.operand = operand
 
     def evaluate(self, request: Request, view: Any) -> Any:
-        if _evaluate(_instance(self.operand), request, view) is None:
+        outcome = _evaluate(_instance(self.operand), request, view)
+        if outcome is None:
             return InsufficientScope()
+        if isinstance(outcome, AuthenticationRequired):
+            return outcome
         return None

@@ -7,7 +7,7 @@ call :func:`authenticate_request`.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from . import clock
 from .bearer import bearer_token_from_header, select_token
@@ -27,13 +27,17 @@ def _query_tokens(request: HttpRequest) -> list[str]:
 
 
 def _body_tokens(request: HttpRequest) -> list[str]:
-    # RFC 6750 §2.2: single-part application/x-www-form-urlencoded only, never with GET.
-    if request.method == "GET":
+    # RFC 6750 §2.2: single-part application/x-www-form-urlencoded only, in a method whose
+    # body has defined semantics: never GET (nor HEAD).
+    if request.method in ("GET", "HEAD"):
         return []
     content_type = request.META.get("CONTENT_TYPE", "")
     if content_type.split(";", 1)[0].strip().lower() != _FORM_CONTENT_TYPE:
         return []
-    return request.POST.getlist("access_token")
+    if request.method == "POST":
+        return request.POST.getlist("access_token")
+    # Django parses form bodies of POST only; PUT, PATCH, DELETE ... are parsed here.
+    return QueryDict(request.body, encoding=request.encoding).getlist("access_token")
 
 
 def authenticate_request(request: HttpRequest, config: Config) -> AccessToken | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .tokens import AccessToken
@@ -70,8 +71,8 @@ class AccessTokenUser:
     def has_perm(self, perm: str, obj: object = None) -> bool:
         return False
 
-    def has_perms(self, perm_list: object, obj: object = None) -> bool:
-        return False
+    def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
+        return all(self.has_perm(perm, obj) for perm in perm_list)  # True for none, as Django's
 
     def has_module_perms(self, module: str) -> bool:
         return False

@@ -51,6 +51,8 @@ def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry,
     jws = parse_compact(raw)
     header = jws.header
     claims = jws.claims
+    if header.alg not in config.algorithms:  # no issuer accepts it (choice A-33)
+        raise InvalidToken(Description.ALG)
 
     # RFC 9068 §4 step 3 and RFC 8725 §3.8: the issuer picks the keys, so it must be trusted
     # before anything is fetched (C-8414-04: no discovery from an untrusted iss).
