@@ -31,12 +31,16 @@ def test_demo_walk_gives_the_expected_answers() -> None:
     assert result.returncode == 0, output
     assert "Traceback" not in output
     assert "DIFFERENT" not in output
-    assert "All 11 exchanges gave the expected answer." in output
+    assert "All 13 exchanges gave the expected answer." in output
 
     statuses = [
         line.split()[1] for line in result.stdout.splitlines() if line.lstrip().startswith("< ") and "expected" in line
     ]
-    assert statuses == ["200", "200", "200", "401", "401", "401", "403", "401", "401", "200", "400"], output
+    # The walk, then the RFC 9470 step-up loop: challenged (401), stepped up, retried (200).
+    assert statuses == ["200", "200", "200", "401", "401", "401", "403", "401", "401", "200", "400", "401", "200"], (
+        output
+    )
+    assert "client: asks the issuer for a new token with acr_values=urn:example:acr:mfa max_age=300" in output
 
     assert 'WWW-Authenticate: Bearer realm="api"\n' in output
     assert 'error="invalid_token", error_description="The access token expired"' in output
