@@ -122,7 +122,7 @@ def parse_header(segment: str) -> JoseHeader:
     kid = fields.get("kid")
     cty = fields.get("cty")
     if (
-        (kid is not None and not isinstance(kid, str))
+        ("kid" in fields and not isinstance(kid, str))  # "kid": null is not "no kid"
         or "zip" in fields  # JWE only (RFC 7516 §4.1.3)
         or "enc" in fields
         # Nested JWTs are refused (choice A-31, RFC 8725 §3.3)
