@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 MAX_REDIRECTS = 3
@@ -92,13 +93,15 @@ def fetch_json(url: str, *, timeout: float) -> Document:
                 raise FetchError(f"{current} answered HTTP {response.status_code}")
             body = bytearray()
             try:
-                for chunk in response.iter_content(chunk_size=16384):
+                # read1 returns whatever has arrived, so a body dripping in byte by byte
+                # cannot hold us past the deadline (iter_content would wait for full chunks).
+                while chunk := response.raw.read1(16384, decode_content=True):
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:
                         raise FetchError(f"{current} returned more than {MAX_DOCUMENT_BYTES} bytes")
                     if time.monotonic() > deadline:
                         raise FetchError(f"{current} timed out")
-            except requests.RequestException as exc:
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise FetchError(f"{current} could not be read ({type(exc).__name__})") from None
             try:
                 text = body.decode("utf-8")
