@@ -1,0 +1,247 @@
+"""Expected values and response checks shared by the conformance tests.
+
+The expected ``WWW-Authenticate`` strings are built here, independently of the library,
+in the canonical form of conformance spec §0.3; :func:`parse_challenges` is a strict
+RFC 9110 §11 parser used to check the structural rules (C-6750-15/17/18/19).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REALM = "api"
+FX_ISS = "https://as.example.com"
+FX_ISS2 = "https://as2.example.net"
+FX_AUD = "https://rs.example.com"
+MFA = "urn:example:acr:mfa"
+PWD = "urn:example:acr:pwd"
+HWK = "urn:example:acr:hwk"
+
+# Conformance spec §0.4 (choice A-02), adopted verbatim.
+D = {
+    "malformed-header": "The Authorization header is malformed",
+    "multiple-methods": "Multiple methods used to include access token",
+    "malformed-token": "The access token is malformed",
+    "typ": "The access token type is not at+jwt",
+    "alg": "The access token signing algorithm is not allowed",
+    "signature": "The access token signature is invalid",
+    "iss": "The access token issuer is not trusted",
+    "aud": "The access token audience is invalid",
+    "expired": "The access token expired",
+    "nbf": "The access token is not yet valid",
+    "iat": "The access token issue time is in the future",
+    "claims": "The access token is missing a required claim or has an invalid claim",
+    "crit": "The access token has an unsupported critical header",
+    "encrypted": "Encrypted access tokens are not supported",
+    "scope": "The request requires higher privileges than provided by the access token",
+    "acr": "A different authentication level is required",
+    "max-age": "More recent authentication is required",
+    "acr-max-age": "A different authentication level and more recent authentication are required",
+}
+
+NO_CREDENTIALS = f'Bearer realm="{REALM}"'
+
+
+def bearer(
+    error: str | None = None,
+    description: str | None = None,
+    *,
+    error_uri: str | None = None,
+    scope: str | None = None,
+    acr_values: str | None = None,
+    max_age: str | None = None,
+    realm: str = REALM,
+) -> str:
+    """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted)."""
+    params = [("realm", realm)]
+    for name, value in (
+        ("error", error),
+        ("error_description", description),
+        ("error_uri", error_uri),
+        ("scope", scope),
+        ("acr_values", acr_values),
+        ("max_age", max_age),
+    ):
+        if value is not None:
+            params.append((name, value))
+    return "Bearer " + ", ".join(f'{n}="{v}"' for n, v in params)
+
+
+def invalid_token(key: str) -> str:
+    return bearer("invalid_token", D[key])
+
+
+def invalid_request(key: str = "malformed-header") -> str:
+    return bearer("invalid_request", D[key])
+
+
+def insufficient_scope(scope: str | None = None) -> str:
+    return bearer("insufficient_scope", D["scope"], scope=scope)
+
+
+# ---------------------------------------------------------------------------------------
+# RFC 9110 §11 challenge parser
+# ---------------------------------------------------------------------------------------
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_OWS = r"[ \t]*"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+
+
+class ChallengeSyntaxError(AssertionError):
+    pass
+
+
+def parse_challenges(value: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Parse a WWW-Authenticate value into [(scheme, [(name, value), ...]), ...].
+
+    Parameter lists keep duplicates and order so callers can check them; ``token68``
+    credentials are returned as a single ``("", token68)`` pair. Raises
+    ChallengeSyntaxError on anything RFC 9110 §11.2/§11.6.1 does not allow.
+    """
+    pos = 0
+    n = len(value)
+    result: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def skip(pattern: str) -> None:
+        nonlocal pos
+        m = re.compile(pattern).match(value, pos)
+        if m:
+            pos = m.end()
+
+    while True:
+        skip(_OWS)
+        m = re.compile(_TOKEN).match(value, pos)
+        if not m:
+            raise ChallengeSyntaxError(f"expected an auth-scheme at {pos} in {value!r}")
+        scheme = m.group(0)
+        pos = m.end()
+        params: list[tuple[str, str]] = []
+        if pos < n and value[pos] == " ":
+            skip(" +")
+            # token68?
+            t68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*" + _OWS + r"(?=,|$)").match(value, pos)
+            is_param = re.compile(_TOKEN + _OWS + "=").match(value, pos)
+            if t68 and not is_param:
+                params.append(("", t68.group(0).strip()))
+                pos = t68.end()
+            else:
+                while True:
+                    pm = re.compile("(" + _TOKEN + ")" + _OWS + "=" + _OWS).match(value, pos)
+                    if not pm:
+                        break
+                    name = pm.group(1)
+                    pos = pm.end()
+                    qm = re.compile(_QUOTED).match(value, pos)
+                    tm = re.compile(_TOKEN).match(value, pos)
+                    if qm:
+                        raw = qm.group(0)[1:-1]
+                        pos = qm.end()
+                        params.append((name, re.sub(r"\\(.)", r"\1", raw)))
+                    elif tm:
+                        pos = tm.end()
+                        params.append((name, tm.group(0)))
+                    else:
+                        raise ChallengeSyntaxError(f"bad value for {name} in {value!r}")
+                    save = pos
+                    skip(_OWS + "," + _OWS)
+                    # another param of this challenge, or the next challenge?
+                    if pos == save or not re.compile(_TOKEN + _OWS + "=").match(value, pos):
+                        pos = save
+                        break
+        result.append((scheme, params))
+        skip(_OWS)
+        if pos >= n:
+            return result
+        if value[pos] != ",":
+            raise ChallengeSyntaxError(f"unexpected {value[pos:]!r} in {value!r}")
+        pos += 1
+
+
+ERROR_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*\Z")  # RFC 6750 §3 error, error_description
+SCOPE_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*\Z")
+URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
+
+
+def challenge_problems(value: str | None, status: int) -> list[str]:
+    """Every structural rule of RFC 6750 §3 / RFC 9110 §11 the header breaks (C-6750-15,
+    -17, -18, -19, C-DRF-03). Empty list = fine."""
+    problems: list[str] = []
+    if value is None:
+        if status == 401:
+            problems.append("C-DRF-03: 401 without WWW-Authenticate")
+        return problems
+    try:
+        challenges = parse_challenges(value)
+    except ChallengeSyntaxError as exc:
+        return [f"C-6750-17: unparsable WWW-Authenticate: {exc}"]
+    if not challenges:
+        problems.append("C-DRF-03: no challenge")
+    for scheme, params in challenges:
+        if scheme.lower() == "bearer":
+            if not params:
+                problems.append("C-6750-18: bare Bearer challenge")
+            names = [name.lower() for name, _ in params]
+            dupes = {x for x in names if names.count(x) > 1}
+            if dupes:
+                problems.append(f"C-6750-17: repeated parameters {sorted(dupes)}")
+            for name, val in params:
+                lname = name.lower()
+                if lname in ("error", "error_description") and not ERROR_VALUE.match(val):
+                    problems.append(f"C-6750-15: {name} has characters outside %x20-21/%x23-5B/%x5D-7E")
+                if lname in ("scope", "acr_values") and not SCOPE_VALUE.match(val):
+                    problems.append(f"C-6750-15: {name} value {val!r} breaks the scope syntax")
+                if lname == "error_uri" and not URI_VALUE.match(val):
+                    problems.append("C-6750-16: error_uri has characters outside the URI set")
+                if lname == "max_age" and not re.fullmatch(r"[0-9]+", val):
+                    problems.append("C-9470-15: max_age is not a non-negative integer")
+            if 'realm="' not in value and "realm=" in value.lower():
+                problems.append("C-6750-19: realm is not a quoted-string")
+    # Raw string checks too: no CR/LF/TAB/non-ASCII anywhere in the field (C-6750-15).
+    if re.search(r"[^\x20-\x7e]", value):
+        problems.append("C-6750-15: control or non-ASCII character in WWW-Authenticate")
+    return problems
+
+
+def challenge_params(value: str) -> dict[str, str]:
+    """The parameters of the single Bearer challenge of ``value`` (names lower-cased)."""
+    challenges = parse_challenges(value)
+    assert len(challenges) == 1, value
+    scheme, params = challenges[0]
+    assert scheme.lower() == "bearer", value
+    return {name.lower(): val for name, val in params}
+
+
+def json_body(response: Any) -> Any:
+    return json.loads(response.content.decode("utf-8"))
+
+
+def windows(text: str, window: int = 20) -> set[str]:
+    return {text[i : i + window] for i in range(len(text) - window + 1)}
+
+
+class SecretIndex:
+    """Every 20-character window of the secrets, for fast leak checks (C-6750-31)."""
+
+    def __init__(self, secrets: Iterable[str], window: int = 20) -> None:
+        self.window = window
+        self.short = {s for s in secrets if 8 <= len(s) < window}
+        self.windows: set[str] = set()
+        for secret in secrets:
+            if len(secret) >= window:
+                self.windows |= windows(secret, window)
+
+    def leaks(self, haystack: str) -> bool:
+        if any(s in haystack for s in self.short):
+            return True
+        return not self.windows.isdisjoint(windows(haystack, self.window))
+
+
+def leaked_substrings(secret: str, haystack: str, window: int = 20) -> list[str]:
+    """20-character windows of ``secret`` found in ``haystack`` (RFC 6750 §5.3, C-6750-31)."""
+    if len(secret) < window:
+        return [secret] if secret and len(secret) >= 8 and secret in haystack else []
+    return sorted(windows(haystack, window) & windows(secret, window))[:4]
