@@ -14,7 +14,7 @@ from pathlib import Path
 DEMO = Path(__file__).resolve().parent.parent / "example_project" / "demo.py"
 
 
-def test_demo_walk_gives_the_expected_answers() -> None:
+def test_demo_walk_and_C_9470_18_step_up_loop() -> None:
     # DEMO_PORT unset: the demo picks a free port. DJANGO_SETTINGS_MODULE (set by
     # pytest-django for this suite) must not leak into the example project.
     env = {k: v for k, v in os.environ.items() if k not in {"DEMO_PORT", "DJANGO_SETTINGS_MODULE"}}
