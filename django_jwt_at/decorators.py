@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
 from . import clock
@@ -108,9 +109,11 @@ def access_token_required(
 
     def check_drf(request: Request) -> None:
         token = request.auth
-        error = (
-            AuthenticationRequired() if not isinstance(token, AccessToken) else requirements.check(token, get_config())
-        )
+        if not isinstance(token, AccessToken):
+            if request.successful_authenticator is not None:
+                raise PermissionDenied()  # authenticated otherwise (a session): DRF's usual 403
+            raise AccessTokenError(AuthenticationRequired())
+        error = requirements.check(token, get_config())
         if error is not None:
             raise AccessTokenError(error)
 

@@ -12,8 +12,9 @@ attributes instead::
 
 A failing permission raises its own :class:`~django_jwt_at.exceptions.AccessTokenError`,
 so the response carries the right status and challenge (DRF's ``PermissionDenied`` has
-no ``WWW-Authenticate``). Without an access token the answer is a 401 with the error-free
-Bearer challenge, whatever authenticator DRF lists first.
+no ``WWW-Authenticate``). A request that nothing authenticated gets a 401 with the
+error-free Bearer challenge, whatever authenticator DRF lists first; one that another
+authenticator accepted (a session) but that has no access token gets DRF's usual 403.
 
 ``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
 :class:`Not`, which combine the challenges (one challenge listing every missing scope; a
@@ -55,6 +56,17 @@ def _evaluate(permission: Any, request: Request, view: Any) -> Any:
     if isinstance(permission, AccessTokenPermission):
         return permission.evaluate(request, view)
     return None if permission.has_permission(request, view) else _DENIED
+
+
+def _without_token(request: Request) -> Any:
+    """The denial for a request that carries no access token of ours.
+
+    Nobody authenticated it: 401 with the Bearer challenge, whatever DRF lists first
+    (C-DRF-02). Another authenticator did (a session, say): DRF's usual 403 applies.
+    """
+    if getattr(request, "successful_authenticator", None) is not None:
+        return _DENIED
+    return AuthenticationRequired()
 
 
 def _instance(permission: Any) -> Any:
@@ -101,10 +113,10 @@ class AccessTokenPermission(BasePermission):
 class TokenRequirementPermission(AccessTokenPermission):
     """A permission that needs an access token and checks it against one requirement."""
 
-    def evaluate(self, request: Request, view: Any) -> ProtocolError | None:
+    def evaluate(self, request: Request, view: Any) -> Any:
         token = request.auth
         if not isinstance(token, AccessToken):
-            return AuthenticationRequired()
+            return _without_token(request)
         return self.check(token)
 
     def check(self, token: AccessToken) -> ProtocolError | None:
@@ -226,7 +238,7 @@ class HasScopeForMethod(AccessTokenPermission):
     def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
         self.by_method = _scopes_by_method(required_scopes) if required_scopes is not None else None
 
-    def evaluate(self, request: Request, view: Any) -> ProtocolError | None:
+    def evaluate(self, request: Request, view: Any) -> Any:
         by_method = self.by_method
         if by_method is None:
             by_method = _view_scopes.get(type(view))
@@ -236,7 +248,7 @@ class HasScopeForMethod(AccessTokenPermission):
         requirement = by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
         token = request.auth
         if not isinstance(token, AccessToken):
-            return AuthenticationRequired()
+            return _without_token(request)
         if requirement is None:
             return InsufficientScope()
         return requirement.check(token)
@@ -285,7 +297,7 @@ class AnyOf(AccessTokenPermission):
 class Not(AccessTokenPermission):
     """Grants exactly when its operand does not; a refusal is a 403 ``insufficient_scope``.
 
-    A request without an access token is refused (401) whatever the operand says:
+    A request without an access token is refused whatever the operand says:
     ``~HasScope("admin")`` means "a token without the admin scope", never "no token".
     """
 
@@ -293,9 +305,8 @@ class Not(AccessTokenPermission):
         self.operand = operand
 
     def evaluate(self, request: Request, view: Any) -> Any:
-        outcome = _evaluate(_instance(self.operand), request, view)
-        if outcome is None:
+        if not isinstance(request.auth, AccessToken):
+            return _without_token(request)
+        if _evaluate(_instance(self.operand), request, view) is None:
             return InsufficientScope()
-        if isinstance(outcome, AuthenticationRequired):
-            return outcome
         return None

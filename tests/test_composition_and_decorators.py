@@ -8,11 +8,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 from django.urls import path
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django_jwt_at.authentication import JWTAccessTokenAuthentication
 from django_jwt_at.decorators import access_token_required, step_up_required
 from django_jwt_at.permissions import HasAnyScope, HasRole, HasScope, HasScopeForMethod, StepUpRequired
 
@@ -23,9 +25,11 @@ pytestmark = pytest.mark.urls(__name__)
 STEP_UP_ACR = bearer("insufficient_user_authentication", D["acr"], acr_values=MFA)
 
 
-def _view(*permissions):
+def _view(*permissions, authentication=None):
     class View(APIView):
         permission_classes = list(permissions)
+        if authentication is not None:
+            authentication_classes = authentication
 
         def get(self, request):
             return Response({"sub": request.auth.subject})
@@ -100,6 +104,14 @@ urlpatterns = [
     path("subclass-and", _view(ReadOrders & MfaStepUp)),
     path("stepup-scope", _view(HasScope("payments:write") & MfaStepUp)),
     path("methods", OrdersView.as_view()),
+    path(
+        "session-scope",
+        _view(HasScope("orders:read"), authentication=[SessionAuthentication, JWTAccessTokenAuthentication]),
+    ),
+    path(
+        "session-not",
+        _view(~HasScope("orders:write"), authentication=[SessionAuthentication, JWTAccessTokenAuthentication]),
+    ),
     path("methods-arg", _view(HasScopeForMethod({"read": ["orders:read"], "POST": ["orders:write"]}))),
     path("plain-sync", plain_sync),
     path("plain-async", plain_async),
@@ -177,6 +189,20 @@ def test_has_role_on_groups_claim(api, make_token):
         response = api.get("/groups", make_token(claims={"groups": groups}))
         assert response.status_code == 403
         assert response["WWW-Authenticate"] == insufficient_scope()
+
+
+@pytest.mark.parametrize("url", ["/session-scope", "/session-not"], ids=["scope", "not"])
+def test_request_authenticated_by_another_class_gets_drfs_usual_403(api, url, django_user_model):
+    api.client.force_login(django_user_model.objects.create_user("alice"))
+    response = api.get(url)
+    assert response.status_code == 403
+    assert "WWW-Authenticate" not in response
+
+
+@pytest.mark.parametrize("url", ["/session-scope", "/session-not"], ids=["scope", "not"])
+def test_request_authenticated_by_nobody_gets_the_bearer_challenge_whatever_comes_first(api, url):
+    response = api.get(url)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, NO_CREDENTIALS)
 
 
 # --- call forms -------------------------------------------------------------------------
