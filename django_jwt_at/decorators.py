@@ -117,7 +117,8 @@ def access_token_required(
         if error is not None:
             raise AccessTokenError(error)
 
-    def authorize(request: HttpRequest, config: Config, token: AccessToken | None) -> ProtocolError | None:
+    def authenticate_and_authorize(request: HttpRequest, config: Config) -> ProtocolError | None:
+        token = authenticate_request(request, config)
         if token is None:
             return AuthenticationRequired()
         request.user = authentication_class().get_user(token)
@@ -134,8 +135,8 @@ def access_token_required(
                     return await view_func(request, *args, **kwargs)
                 config = get_config()
                 try:
-                    token = await sync_to_async(authenticate_request)(request, config)
-                    error = authorize(request, config, token)
+                    # Key fetches and a database-backed get_user block: not on the event loop.
+                    error = await sync_to_async(authenticate_and_authorize)(request, config)
                 except ProtocolError as exc:
                     error = exc
                 if error is not None:
@@ -152,7 +153,7 @@ def access_token_required(
                 return view_func(request, *args, **kwargs)
             config = get_config()
             try:
-                error = authorize(request, config, authenticate_request(request, config))
+                error = authenticate_and_authorize(request, config)
             except ProtocolError as exc:
                 error = exc
             if error is not None:

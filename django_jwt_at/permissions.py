@@ -30,12 +30,12 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, BasePermissionMetaclass
 from rest_framework.request import Request
 
 from . import clock
 from .conf import get_config
-from .errors import AuthenticationRequired, InsufficientScope, ProtocolError
+from .errors import AuthenticationRequired, InsufficientScope, InsufficientUserAuthentication, ProtocolError
 from .exceptions import AccessTokenError
 from .requirements import (
     ClaimValuesRequirement,
@@ -73,7 +73,29 @@ def _instance(permission: Any) -> Any:
     return permission if isinstance(permission, AccessTokenPermission) else permission()
 
 
-class AccessTokenPermission(BasePermission):
+class AccessTokenPermissionMetaclass(BasePermissionMetaclass):
+    """``&``, ``|``, ``~`` between permission *classes* build :class:`AllOf`,
+    :class:`AnyOf` and :class:`Not` too, not DRF's operators (which would let our raised
+    challenges cut ``|`` short). As this metaclass derives from DRF's, Python also uses it
+    for a DRF class on the left: ``IsAuthenticated & ReadOrders``."""
+
+    def __and__(cls, other: Any) -> Any:
+        return AllOf(cls, other)
+
+    def __rand__(cls, other: Any) -> Any:
+        return AllOf(other, cls)
+
+    def __or__(cls, other: Any) -> Any:
+        return AnyOf(cls, other)
+
+    def __ror__(cls, other: Any) -> Any:
+        return AnyOf(other, cls)
+
+    def __invert__(cls) -> Any:
+        return Not(cls)
+
+
+class AccessTokenPermission(BasePermission, metaclass=AccessTokenPermissionMetaclass):
     """Base of this package's permissions; subclasses implement :meth:`evaluate`."""
 
     def __call__(self) -> AccessTokenPermission:
@@ -85,6 +107,11 @@ class AccessTokenPermission(BasePermission):
         """Return None when the request is allowed, else the ProtocolError to answer with
         (or an opaque denial of a wrapped DRF permission)."""
         raise NotImplementedError
+
+    def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
+        """The scopes this permission requires for the request, for challenges that name
+        every scope an endpoint requires (choice A-13)."""
+        return ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
         outcome = self.evaluate(request, view)
@@ -145,6 +172,9 @@ class HasScope(TokenRequirementPermission):
     def check(self, token: AccessToken) -> ProtocolError | None:
         return self.requirement.check(token)
 
+    def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
+        return self.requirement.scopes[:1] if self.requirement.any_of else self.requirement.scopes
+
 
 class HasAnyScope(HasScope):
     """At least one of ``scopes`` must be granted; failure names the first (choice A-13)."""
@@ -203,6 +233,8 @@ class StepUpRequired(TokenRequirementPermission):
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_HTTP_METHODS = _SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT"}
+_METHOD_GROUPS = ("read", "write")
 
 
 def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
@@ -210,12 +242,14 @@ def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
         raise ImproperlyConfigured("required_scopes must be a non-empty dict of HTTP method to scopes")
     result: dict[str, ScopeRequirement] = {}
     for method, scopes in mapping.items():
-        if not isinstance(method, str):
-            raise ImproperlyConfigured(f"required_scopes key {method!r} is not an HTTP method")
+        if not isinstance(method, str) or (method not in _METHOD_GROUPS and method.upper() not in _HTTP_METHODS):
+            raise ImproperlyConfigured(
+                f"required_scopes key {method!r} is neither an HTTP method nor 'read' or 'write'"
+            )
         values = checked_values("scope", scopes)
         if not values:
             raise ImproperlyConfigured(f"required_scopes[{method!r}] lists no scope")
-        result[method if method in ("read", "write") else method.upper()] = ScopeRequirement(values)
+        result[method if method in _METHOD_GROUPS else method.upper()] = ScopeRequirement(values)
     return result
 
 
@@ -238,14 +272,21 @@ class HasScopeForMethod(AccessTokenPermission):
     def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
         self.by_method = _scopes_by_method(required_scopes) if required_scopes is not None else None
 
-    def evaluate(self, request: Request, view: Any) -> Any:
+    def _requirement(self, request: Request, view: Any) -> ScopeRequirement | None:
         by_method = self.by_method
         if by_method is None:
             by_method = _view_scopes.get(type(view))
             if by_method is None:
                 by_method = _view_scopes[type(view)] = _scopes_by_method(getattr(view, "required_scopes", None))
         method = (request.method or "").upper()
-        requirement = by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
+        return by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
+
+    def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
+        requirement = self._requirement(request, view)
+        return requirement.scopes if requirement is not None else ()
+
+    def evaluate(self, request: Request, view: Any) -> Any:
+        requirement = self._requirement(request, view)
         token = request.auth
         if not isinstance(token, AccessToken):
             return _without_token(request)
@@ -257,29 +298,44 @@ class HasScopeForMethod(AccessTokenPermission):
 _view_scopes: dict[type, dict[str, ScopeRequirement]] = {}
 
 
-class AllOf(AccessTokenPermission):
-    """Every operand must grant; the errors of those that do not are combined into one
-    challenge (:func:`~django_jwt_at.requirements.combine`)."""
-
+class _Composite(AccessTokenPermission):
     def __init__(self, *operands: Any) -> None:
+        if len(operands) < (1 if isinstance(self, Not) else 2):
+            raise ImproperlyConfigured(f"{type(self).__name__} needs operands")
         self.operands = operands
 
+
+class AllOf(_Composite):
+    """Every operand must grant; the errors of those that do not are combined into one
+    challenge (:func:`~django_jwt_at.requirements.combine`) whose ``scope`` names every
+    scope the operands require, met or not (choice A-13)."""
+
     def evaluate(self, request: Request, view: Any) -> Any:
-        outcomes = [_evaluate(_instance(op), request, view) for op in self.operands]
+        operands = [_instance(op) for op in self.operands]
+        outcomes = [_evaluate(op, request, view) for op in operands]
         errors = [o for o in outcomes if isinstance(o, ProtocolError)]
-        if errors:
-            return combine(errors)
-        return _DENIED if any(o is not None for o in outcomes) else None
+        if not errors:
+            return _DENIED if any(o is not None for o in outcomes) else None
+        error = combine(errors)
+        if isinstance(error, (InsufficientScope, InsufficientUserAuthentication)) and error.scope:
+            error.scope = self.required_scopes(request, view, operands)
+        return error
+
+    def required_scopes(self, request: Request, view: Any, operands: Any = None) -> tuple[str, ...]:
+        scopes = (
+            scope
+            for op in operands or [_instance(op) for op in self.operands]
+            if isinstance(op, AccessTokenPermission)
+            for scope in op.required_scopes(request, view)
+        )
+        return tuple(dict.fromkeys(scopes))
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         return all(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
 
 
-class AnyOf(AccessTokenPermission):
+class AnyOf(_Composite):
     """One operand must grant; otherwise the first operand's denial stands (choice A-13)."""
-
-    def __init__(self, *operands: Any) -> None:
-        self.operands = operands
 
     def evaluate(self, request: Request, view: Any) -> Any:
         first = None
@@ -294,7 +350,7 @@ class AnyOf(AccessTokenPermission):
         return any(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
 
 
-class Not(AccessTokenPermission):
+class Not(_Composite):
     """Grants exactly when its operand does not; a refusal is a 403 ``insufficient_scope``.
 
     A request without an access token is refused whatever the operand says:
@@ -302,11 +358,11 @@ class Not(AccessTokenPermission):
     """
 
     def __init__(self, operand: Any) -> None:
-        self.operand = operand
+        super().__init__(operand)
 
     def evaluate(self, request: Request, view: Any) -> Any:
         if not isinstance(request.auth, AccessToken):
             return _without_token(request)
-        if _evaluate(_instance(self.operand), request, view) is None:
+        if _evaluate(_instance(self.operands[0]), request, view) is None:
             return InsufficientScope()
         return None

@@ -102,8 +102,9 @@ class StepUpRequirement:
 
     def check(self, token: AccessToken, *, now: float, leeway: int) -> InsufficientUserAuthentication | None:
         acr_failed = bool(self.acr_values) and token.acr not in self.acr_values
+        # An auth_time in the future (beyond leeway) proves nothing about recency.
         max_age_failed = self.max_age is not None and (
-            token.auth_time is None or now - token.auth_time > self.max_age + leeway
+            token.auth_time is None or not -leeway <= now - token.auth_time <= self.max_age + leeway
         )
         if not acr_failed and not max_age_failed:
             return None

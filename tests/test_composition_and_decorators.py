@@ -16,7 +16,15 @@ from rest_framework.views import APIView
 
 from django_jwt_at.authentication import JWTAccessTokenAuthentication
 from django_jwt_at.decorators import access_token_required, step_up_required
-from django_jwt_at.permissions import HasAnyScope, HasRole, HasScope, HasScopeForMethod, StepUpRequired
+from django_jwt_at.permissions import (
+    AllOf,
+    AnyOf,
+    HasAnyScope,
+    HasRole,
+    HasScope,
+    HasScopeForMethod,
+    StepUpRequired,
+)
 
 from .helpers import HWK, MFA, NO_CREDENTIALS, PWD, D, bearer, insufficient_scope, invalid_token, json_body
 
@@ -46,6 +54,35 @@ class ReadOrders(HasScope):
 class MfaStepUp(StepUpRequired):
     acr_values = [MFA]
     max_age = 300
+
+
+class WriteOrders(HasScope):
+    scopes = ["orders:write"]
+
+
+class ScopeA(HasScope):
+    scopes = ["a:x"]
+
+
+class LoopSensitiveAuthentication(JWTAccessTokenAuthentication):
+    """Records whether get_user ran on an event loop (where a database query would fail)."""
+
+    calls: list[bool] = []
+
+    def get_user(self, token):
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+            self.calls.append(True)
+        except RuntimeError:
+            self.calls.append(False)
+        return super().get_user(token)
+
+
+@access_token_required(authentication_class=LoopSensitiveAuthentication)
+async def plain_async_user(request):
+    return JsonResponse({"user": request.user.username})
 
 
 class OrdersView(APIView):
@@ -102,6 +139,11 @@ urlpatterns = [
     path("groups", _view(HasRole("ops", claim="groups"))),
     path("subclass", _view(ReadOrders)),
     path("subclass-and", _view(ReadOrders & MfaStepUp)),
+    path("class-or", _view(ScopeA | WriteOrders)),
+    path("class-not", _view(~WriteOrders)),
+    path("drf-class-and", _view(IsAuthenticated & ScopeA)),
+    path("and-partial", _view(HasScope("orders:read") & HasScope("a:x"))),
+    path("plain-async-user", plain_async_user),
     path("stepup-scope", _view(HasScope("payments:write") & MfaStepUp)),
     path("methods", OrdersView.as_view()),
     path(
@@ -205,6 +247,45 @@ def test_request_authenticated_by_nobody_gets_the_bearer_challenge_whatever_come
     assert (response.status_code, response["WWW-Authenticate"]) == (401, NO_CREDENTIALS)
 
 
+def test_and_names_every_required_scope_even_those_the_token_has(api, make_token):
+    response = api.get("/and-partial", make_token(claims={"scope": "orders:read"}))
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == insufficient_scope("orders:read a:x")
+
+
+def test_class_level_or_admits_the_second_alternative(api, make_token):
+    assert api.get("/class-or", make_token(claims={"scope": "orders:write"})).status_code == 200
+    response = api.get("/class-or", make_token(claims={"scope": "orders:read"}))
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("a:x"))
+
+
+def test_class_level_not(api, make_token):
+    assert api.get("/class-not", make_token(claims={"scope": "orders:read"})).status_code == 200
+    response = api.get("/class-not", make_token())
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope())
+    response = api.get("/class-not")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, NO_CREDENTIALS)
+
+
+def test_drf_class_and_our_class_use_our_operator(api, make_token):
+    response = api.get("/drf-class-and", make_token())
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("a:x"))
+    assert api.get("/drf-class-and", make_token(claims={"scope": "a:x"})).status_code == 200
+
+
+def test_step_up_auth_time_in_the_future_is_not_recent_authentication(api, clock, make_token):
+    response = api.get("/subclass-and", make_token(claims={"auth_time": int(clock.t) + 3600}))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer("insufficient_user_authentication", D["max-age"], max_age="300")
+
+
+def test_async_view_runs_get_user_off_the_event_loop(api, make_token):
+    LoopSensitiveAuthentication.calls.clear()
+    response = api.get("/plain-async-user", make_token())
+    assert response.status_code == 200
+    assert LoopSensitiveAuthentication.calls == [False]
+
+
 # --- call forms -------------------------------------------------------------------------
 
 
@@ -246,6 +327,10 @@ def test_step_up_subclass_with_missing_scope_gives_one_challenge(api, make_token
         lambda: HasScopeForMethod({"GET": ["a b"]}),
         lambda: HasScopeForMethod({"GET": []}),
         lambda: HasScopeForMethod({}),
+        lambda: HasScopeForMethod({"READ": ["orders:read"]}),
+        lambda: HasScopeForMethod({"FETCH": ["orders:read"]}),
+        lambda: AllOf(HasScope("a:x")),
+        lambda: AnyOf(),
         lambda: access_token_required(scopes=["a b"]),
         lambda: access_token_required(max_age=1.5),
         lambda: step_up_required(),
@@ -264,6 +349,10 @@ def test_step_up_subclass_with_missing_scope_gives_one_challenge(api, make_token
         "method-space",
         "method-empty",
         "method-no-entries",
+        "method-group-upper-case",
+        "method-unknown",
+        "all-of-one",
+        "any-of-none",
         "decorator-scope",
         "decorator-max-age",
         "step-up-decorator-empty",
