@@ -47,6 +47,15 @@ class IssuerConfig:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """Bounds checked before anything of a token is decoded (RFC 8725 §3, issue: hostile input)."""
+
+    max_token_size: int  # characters of the whole compact token
+    max_header_size: int  # characters of the protected-header segment
+    max_json_depth: int  # nesting of arrays and objects in the header and the claims
+
+
+@dataclass(frozen=True)
 class Config:
     """Every ``JWT_AT_*`` setting, validated."""
 
@@ -64,6 +73,7 @@ class Config:
     jwks_max_ttl: int
     jwks_refresh_cooldown: int
     jwks_max_stale: int
+    limits: InputLimits
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_JWKS_MAX_TTL": 86400,
     "JWT_AT_JWKS_REFRESH_COOLDOWN": 60,
     "JWT_AT_JWKS_MAX_STALE": 86400,
+    "JWT_AT_MAX_TOKEN_SIZE": 8192,
+    "JWT_AT_MAX_HEADER_SIZE": 1024,
+    "JWT_AT_MAX_JSON_DEPTH": 16,
 }
 
 
@@ -298,6 +311,11 @@ class _Reader:
             jwks_max_ttl=max_ttl,
             jwks_refresh_cooldown=self.integer("JWT_AT_JWKS_REFRESH_COOLDOWN", 1, day, "E013"),
             jwks_max_stale=self.integer("JWT_AT_JWKS_MAX_STALE", 0, 7 * day, "E013"),
+            limits=InputLimits(
+                max_token_size=self.integer("JWT_AT_MAX_TOKEN_SIZE", 256, 65536, "E016"),
+                max_header_size=self.integer("JWT_AT_MAX_HEADER_SIZE", 64, 8192, "E016"),
+                max_json_depth=self.integer("JWT_AT_MAX_JSON_DEPTH", 2, 64, "E016"),
+            ),
         )
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .conf import SUPPORTED_ALGORITHMS
+from django.core.signals import setting_changed
+
+from .conf import SUPPORTED_ALGORITHMS, InputLimits
 from .errors import Description, InvalidToken
 
-#: Tokens longer than this are refused before any decoding (C-8725-25).
-MAX_TOKEN_LENGTH = 16 * 1024
 _HEADER_CACHE_SIZE = 1024
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*\Z")
@@ -77,12 +77,38 @@ _JSON = json.JSONDecoder(
 )
 
 
-def decode_json_object(segment: str) -> dict[str, Any]:
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _nesting_exceeds(text: str, max_depth: int) -> bool:
+    """True when arrays and objects in ``text`` nest deeper than ``max_depth``.
+
+    Checked before parsing, so deep nesting costs no recursion. Few brackets cannot nest
+    deeply, which spares the scan for ordinary tokens.
+    """
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    depth = 0
+    for char in _JSON_STRING.sub("", text):  # brackets inside strings do not nest
+        if char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
     """Decode a base64url segment holding a JSON object, as RFC 7519 §7.2 and RFC 8259 say:
-    strict UTF-8 (RFC 8725 §3.7), no duplicate members, finite numbers only."""
+    strict UTF-8 (RFC 8725 §3.7), no duplicate members, finite numbers only, arrays and
+    objects nested at most ``max_depth`` deep."""
     raw = b64url_decode(segment)
     try:
-        value = _JSON.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        if _nesting_exceeds(text, max_depth):
+            raise _malformed()
+        value = _JSON.decode(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _malformed() from None
     if not isinstance(value, dict):
@@ -108,9 +134,11 @@ def _is_at_jwt(typ: object) -> bool:
     return typ == "at+jwt" or typ == "application/at+jwt"
 
 
-def parse_header(segment: str) -> JoseHeader:
+def parse_header(segment: str, limits: InputLimits) -> JoseHeader:
     """Parse and check a protected header: typ, then alg, then crit and the rest (A-33)."""
-    fields = decode_json_object(segment)
+    if len(segment) > limits.max_header_size:
+        raise _malformed()
+    fields = decode_json_object(segment, limits.max_json_depth)
     if not _is_at_jwt(fields.get("typ")):
         raise InvalidToken(Description.TYP)
     alg = fields.get("alg")
@@ -135,14 +163,15 @@ def parse_header(segment: str) -> JoseHeader:
 _header_cache: dict[str, JoseHeader] = {}
 
 
-def cached_header(segment: str) -> JoseHeader:
+def cached_header(segment: str, limits: InputLimits) -> JoseHeader:
     """:func:`parse_header` memoised by segment: every token signed with one key repeats it.
 
-    Only valid headers are kept, and the cache is bounded (emptied when full).
+    Only valid headers are kept, and the cache is bounded (emptied when full) and emptied
+    when settings change (the limits may have).
     """
     header = _header_cache.get(segment)
     if header is None:
-        header = parse_header(segment)
+        header = parse_header(segment, limits)
         if len(_header_cache) >= _HEADER_CACHE_SIZE:
             _header_cache.clear()
         _header_cache[segment] = header
@@ -159,13 +188,14 @@ class CompactJWS:
     signature: bytes
 
 
-def parse_compact(token: str) -> CompactJWS:
+def parse_compact(token: str, limits: InputLimits) -> CompactJWS:
     """Split and decode a compact JWS; no key or network is involved.
 
     JWE (five segments) is refused with its own description (choice A-31); the JSON
     serialization and any other segment count are malformed (RFC 7515 §7.1, 8725bis).
+    ``limits`` are checked before anything is decoded (C-8725-25).
     """
-    if len(token) > MAX_TOKEN_LENGTH:
+    if len(token) > limits.max_token_size:
         raise _malformed()
     dots = token.count(".")
     if dots == 4:
@@ -173,8 +203,16 @@ def parse_compact(token: str) -> CompactJWS:
     if dots != 2:
         raise _malformed()
     header_segment, payload_segment, signature_segment = token.split(".")
-    header = cached_header(header_segment)
-    claims = decode_json_object(payload_segment)
+    header = cached_header(header_segment, limits)
+    claims = decode_json_object(payload_segment, limits.max_json_depth)
     signature = b64url_decode(signature_segment)
     signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
     return CompactJWS(header=header, claims=claims, signing_input=signing_input, signature=signature)
+
+
+def _clear_header_cache(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("JWT_AT_"):
+        _header_cache.clear()
+
+
+setting_changed.connect(_clear_header_cache, dispatch_uid="django_jwt_at.jws.header_cache")

@@ -48,7 +48,7 @@ def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry,
     Raises InvalidToken (every failure, RFC 9068 §4 last paragraph) or KeySetUnavailable
     (the issuer's keys cannot be obtained, choice A-11).
     """
-    jws = parse_compact(raw)
+    jws = parse_compact(raw, config.limits)
     header = jws.header
     claims = jws.claims
     if header.alg not in config.algorithms:  # no issuer accepts it (choice A-33)

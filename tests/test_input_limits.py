@@ -1,0 +1,76 @@
+"""Input limits (JWT_AT_MAX_TOKEN_SIZE, JWT_AT_MAX_HEADER_SIZE, JWT_AT_MAX_JSON_DEPTH):
+checked before decoding, answered 401 invalid_token "malformed", configurable, checked."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+
+from django_jwt_at.conf import get_config
+
+from .helpers import invalid_token
+
+
+def _nested(depth: int) -> dict:
+    value: object = "x"
+    for _ in range(depth - 1):
+        value = [value]
+    return {"deep": value}
+
+
+def test_token_over_max_size_is_malformed(api, make_token, settings):
+    token = make_token(claims={"pad": "x" * 600})
+    assert api.get("/orders", token).status_code == 200
+    settings.JWT_AT_MAX_TOKEN_SIZE = len(token) - 1
+    response = api.get("/orders", token)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, invalid_token("malformed-token"))
+
+
+def test_header_over_max_size_is_malformed(api, make_token, settings):
+    token = make_token(header={"x-pad": "y" * 200})
+    assert api.get("/orders", token).status_code == 200
+    settings.JWT_AT_MAX_HEADER_SIZE = len(token.split(".")[0]) - 1
+    response = api.get("/orders", token)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, invalid_token("malformed-token"))
+
+
+@pytest.mark.parametrize("where", ["claims", "header"])
+def test_json_nested_deeper_than_the_limit_is_malformed(api, make_token, settings, where):
+    settings.JWT_AT_MAX_JSON_DEPTH = 6
+    ok = make_token(**{where: _nested(6)})  # the enclosing object is one of the six levels
+    too_deep = make_token(**{where: _nested(7)})
+    assert api.get("/orders", ok).status_code == 200
+    response = api.get("/orders", too_deep)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, invalid_token("malformed-token"))
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api, make_token, settings):
+    settings.JWT_AT_MAX_JSON_DEPTH = 2
+    assert api.get("/orders", make_token(claims={"note": '[[[[{{{{ \\" ]]'})).status_code == 200
+
+
+def test_very_deep_nesting_never_reaches_the_parser(api, make_token):
+    response = api.get("/orders", make_token(claims={"deep": "[" * 5000}), secrets=[])
+    assert response.status_code == 200  # inside a string: fine
+    body = '{"iss":"https://as.example.com","x":' + "[" * 3000 + "]" * 3000 + "}"
+    response = api.get("/orders", make_token(payload=body))
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, invalid_token("malformed-token"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JWT_AT_MAX_TOKEN_SIZE", 100),
+        ("JWT_AT_MAX_TOKEN_SIZE", "8192"),
+        ("JWT_AT_MAX_HEADER_SIZE", 10**6),
+        ("JWT_AT_MAX_JSON_DEPTH", 1),
+        ("JWT_AT_MAX_JSON_DEPTH", True),
+    ],
+)
+def test_limits_out_of_range_are_E016(settings, name, value):
+    setattr(settings, name, value)
+    ids = [m.id for m in run_checks()]
+    assert "django_jwt_at.E016" in ids
+    with pytest.raises(ImproperlyConfigured):
+        get_config()
