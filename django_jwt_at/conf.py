@@ -74,6 +74,7 @@ class Config:
     jwks_refresh_cooldown: int
     jwks_max_stale: int
     limits: InputLimits
+    token_cache_size: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_MAX_TOKEN_SIZE": 8192,
     "JWT_AT_MAX_HEADER_SIZE": 1024,
     "JWT_AT_MAX_JSON_DEPTH": 16,
+    "JWT_AT_TOKEN_CACHE_SIZE": 1024,
 }
 
 
@@ -316,6 +318,7 @@ class _Reader:
                 max_header_size=self.integer("JWT_AT_MAX_HEADER_SIZE", 64, 8192, "E016"),
                 max_json_depth=self.integer("JWT_AT_MAX_JSON_DEPTH", 2, 64, "E016"),
             ),
+            token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
         )
 
 

@@ -14,6 +14,7 @@ from .bearer import bearer_token_from_header, select_token
 from .conf import Config
 from .jwks import key_sets
 from .middleware import mark_query_token
+from .token_cache import verified_tokens
 from .tokens import AccessToken
 from .validation import validate_access_token
 
@@ -57,4 +58,4 @@ def authenticate_request(request: HttpRequest, config: Config) -> AccessToken | 
     method, raw = selected
     if method == "query":
         mark_query_token(request)
-    return validate_access_token(raw, config=config, key_sets=key_sets, now=clock.now())
+    return validate_access_token(raw, config=config, key_sets=key_sets, now=clock.now(), cache=verified_tokens)

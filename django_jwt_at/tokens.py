@@ -16,7 +16,7 @@ class AccessToken:
     """
 
     header: Mapping[str, Any]
-    claims: dict[str, Any]
+    claims: Mapping[str, Any]  # read-only: the same token may serve many requests
     issuer: str
     subject: str
     client_id: str

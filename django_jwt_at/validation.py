@@ -7,12 +7,14 @@ checks come first, so a hostile token never costs a network call or a signature 
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from .conf import Config
 from .errors import Description, InvalidToken
 from .jwks import KeySetRegistry
 from .jws import parse_compact
+from .token_cache import VerifiedTokenCache
 from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
@@ -42,12 +44,28 @@ def _string(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
     return value
 
 
-def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry, now: float) -> AccessToken:
+def validate_access_token(
+    raw: str,
+    *,
+    config: Config,
+    key_sets: KeySetRegistry,
+    now: float,
+    cache: VerifiedTokenCache | None = None,
+) -> AccessToken:
     """Validate ``raw`` as an RFC 9068 JWT access token at time ``now``.
 
-    Raises InvalidToken (every failure, RFC 9068 §4 last paragraph) or KeySetUnavailable
-    (the issuer's keys cannot be obtained, choice A-11).
+    With ``cache`` (and JWT_AT_TOKEN_CACHE_SIZE > 0), a token that passed before is
+    answered from it while still within exp/nbf and verified by a key still published
+    (see :mod:`django_jwt_at.token_cache`). Raises InvalidToken (every failure, RFC 9068
+    §4 last paragraph) or KeySetUnavailable (the issuer's keys cannot be obtained,
+    choice A-11).
     """
+    digest = b""
+    if cache is not None and config.token_cache_size:
+        digest = cache.digest(raw)
+        cached = cache.get(digest, config=config, key_sets=key_sets, now=now)
+        if cached is not None:
+            return cached
     jws = parse_compact(raw, config.limits)
     header = jws.header
     claims = jws.claims
@@ -63,7 +81,8 @@ def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry,
     if header.alg not in issuer.algorithms:
         raise InvalidToken(Description.ALG)
     keys = key_sets.find(issuer, header.kid, header.alg, config)
-    if not any(key.verify(jws.signing_input, jws.signature) for key in keys):
+    verified_by = next((k for k in keys if k.verify(jws.signing_input, jws.signature)), None)
+    if verified_by is None:
         raise InvalidToken(Description.SIGNATURE)
 
     # RFC 9068 §4 step 4 and RFC 7519 §4.1.3: aud is a string or an array of strings,
@@ -102,9 +121,9 @@ def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry,
         raise InvalidToken(Description.CLAIMS)
     assert subject is not None and client_id is not None and jti is not None
 
-    return AccessToken(
+    token = AccessToken(
         header=header.fields,
-        claims=claims,
+        claims=MappingProxyType(claims),
         issuer=issuer.issuer,
         subject=subject,
         client_id=client_id,
@@ -118,3 +137,14 @@ def validate_access_token(raw: str, *, config: Config, key_sets: KeySetRegistry,
         acr=acr,
         amr=tuple(amr),
     )
+    if digest:
+        cache.put(  # type: ignore[union-attr]  # digest is set only with a cache
+            digest,
+            token,
+            issuer=issuer,
+            kid=header.kid,
+            alg=header.alg,
+            key=verified_by,
+            max_size=config.token_cache_size,
+        )
+    return token

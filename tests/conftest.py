@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 
 import django_jwt_at.clock
 from django_jwt_at.jwks import key_sets
+from django_jwt_at.token_cache import verified_tokens
 
 from . import signing
 from .helpers import FX_AUD, FX_ISS, FX_ISS2, MFA, SecretIndex, challenge_problems
@@ -119,9 +120,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture(autouse=True)
 def _reset_state() -> Iterable[None]:
     key_sets.clear()
+    verified_tokens.clear()
     caches["default"].clear()
     yield
     key_sets.clear()
+    verified_tokens.clear()
     caches["default"].clear()
 
 
