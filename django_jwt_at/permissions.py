@@ -18,10 +18,11 @@ authenticator accepted (a session) but that has no access token gets DRF's usual
 
 ``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
 :class:`Not`, which combine the challenges (one challenge listing every missing scope; a
-step-up challenge that also names missing scopes). They accept DRF permission classes as
-operands too. A DRF permission written first (``IsAuthenticated & HasScope("a")``) makes
-DRF's own operator the outer one; that works for ``&``, but inside a DRF ``|`` place our
-permissions last, since they raise instead of returning False.
+step-up challenge that also names missing scopes), between instances and between
+subclasses used as classes alike. They accept DRF permission classes as operands too. A
+DRF permission class written first next to an *instance* (``IsAuthenticated &
+HasScope("a")``) makes DRF's own operator the outer one; that works for ``&``, but inside
+a DRF ``|`` place our permissions last, since they raise instead of returning False.
 """
 
 from __future__ import annotations
