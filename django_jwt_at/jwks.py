@@ -1,18 +1,23 @@
 """Issuer key sets: fetched, parsed once, cached in process and in the Django cache.
 
 For each configured issuer this process keeps the parsed key set in memory; the raw JWKS
-document (and the discovered ``jwks_uri``) also go to the Django cache named by
-``JWT_AT_CACHE``, so that processes sharing that cache fetch once per lifetime.
+document and the issuer's metadata (RFC 8414 / OIDC Discovery) also go to the Django cache
+named by ``JWT_AT_CACHE``, so that processes sharing that cache fetch once per lifetime.
 
 - Lifetime: the response's Cache-Control max-age clamped to [JWT_AT_JWKS_MIN_TTL,
-  JWT_AT_JWKS_MAX_TTL], JWT_AT_JWKS_DEFAULT_TTL without one.
+  JWT_AT_JWKS_MAX_TTL], JWT_AT_JWKS_DEFAULT_TTL without one (choice A-35).
+- One fetch at a time per document: in a process, other threads wait for its result; across
+  processes, a short lock in the shared cache makes the others poll the cache for the
+  document for up to JWT_AT_HTTP_TIMEOUT, then fetch themselves if it never came.
 - Unknown kid: one refetch, then at most one per JWT_AT_JWKS_REFRESH_COOLDOWN, counted from
   the previous refetch an unknown kid caused (choice A-35), so rotation is seen at once and
   a flood of random kids cannot make us hammer the issuer (C-8414-06, C-8414-07).
-- Failure: the last good set stays in use up to JWT_AT_JWKS_MAX_STALE past its lifetime;
-  with nothing usable, :class:`~django_jwt_at.errors.KeySetUnavailable` (503, choice A-11).
-  After a failure no new attempt is made for ``FAILURE_BACKOFF`` seconds.
-- One fetch at a time per issuer in a process: other threads wait for its result.
+- Failure: the last good key set (and jwks_uri) stays in use up to JWT_AT_JWKS_MAX_STALE past
+  its lifetime; with nothing usable, :class:`~django_jwt_at.errors.KeySetUnavailable` (503,
+  choice A-11). Retries back off from ``FAILURE_BACKOFF`` seconds, doubling up to the
+  cooldown; one log record at WARNING (ERROR for unusable metadata) per failure burst.
+- A failing shared cache is bypassed for ``CACHE_RETRY`` seconds: validation goes on from
+  process memory and direct fetches.
 
 Keys are looked up by (issuer, kid, alg): a kid published by one issuer never verifies a
 token of another (RFC 8725 §3.8, C-8414-14).
@@ -24,24 +29,36 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.core.signals import setting_changed
 
 from . import clock
 from .conf import Config, IssuerConfig
-from .discovery import check_metadata, discover
+from .discovery import check_metadata, discover, metadata_urls
 from .errors import KeySetUnavailable
 from .fetch import Document, FetchError, fetch_json, parse_document
 from .keys import UnusableKey, VerificationKey, load_jwk
 
 logger = logging.getLogger(__name__)
 
-FAILURE_BACKOFF = 10
+#: Seconds before the first retry after a failed fetch; doubled per further failure, up to
+#: JWT_AT_JWKS_REFRESH_COOLDOWN.
+FAILURE_BACKOFF = 5
+#: Seconds the shared cache is bypassed after one of its operations failed.
+CACHE_RETRY = 30
+#: Seconds between two looks at the shared cache while another process fetches.
+POLL_INTERVAL = 0.05
 _CACHE_PREFIX = "django_jwt_at:v1:"
+_T = TypeVar("_T")
+
+
+class MetadataError(FetchError):
+    """The issuer's metadata cannot be had, or names another issuer (RFC 8414 §3.3)."""
 
 
 @dataclass(frozen=True)
@@ -104,23 +121,97 @@ def _lifetime(config: Config, max_age: int | None) -> int:
     return min(max(max_age, config.jwks_min_ttl), config.jwks_max_ttl)
 
 
-def _cache_key(kind: str, url: str) -> str:
+def cache_key(kind: str, url: str) -> str:
+    """The shared-cache key of a document: ``kind`` is ``jwks`` (keyed by the JWKS URL) or
+    ``metadata`` (keyed by the issuer identifier). ``<key>:lock`` marks a fetch in flight."""
     return _CACHE_PREFIX + kind + ":" + hashlib.sha256(url.encode()).hexdigest()
 
 
-def _shared_get(config: Config, key: str) -> Any:
+# --- the shared cache: never raises, bypassed for a while after a failure ----------------------
+
+_cache_down_until: dict[str, float] = {}
+
+
+def _shared(config: Config, operation: Callable[[BaseCache], _T], default: _T) -> _T:
+    """Run ``operation`` on the JWT_AT_CACHE cache; ``default`` when it fails or is bypassed.
+
+    A cache outage must not stop validation: the first failure logs one warning and the
+    cache is left alone for CACHE_RETRY seconds, so a dead Redis costs no timeout per request.
+    """
+    alias = config.cache_alias
+    now = clock.now()
+    if now < _cache_down_until.get(alias, -math.inf):
+        return default
     try:
-        return caches[config.cache_alias].get(key)
-    except Exception as exc:  # a cache outage must not stop validation
-        logger.warning("JWT_AT_CACHE %r is unavailable (%s)", config.cache_alias, type(exc).__name__)
-        return None
+        result = operation(caches[alias])
+    except Exception as exc:
+        if alias not in _cache_down_until:
+            logger.warning(
+                "JWT_AT_CACHE %r is unavailable (%s); key sets are fetched without it for %d s",
+                alias,
+                type(exc).__name__,
+                CACHE_RETRY,
+            )
+        _cache_down_until[alias] = now + CACHE_RETRY
+        return default
+    if _cache_down_until.pop(alias, None) is not None:
+        logger.info("JWT_AT_CACHE %r is available again", alias)
+    return result
+
+
+def _shared_get(config: Config, key: str) -> Any:
+    return _shared(config, lambda cache: cache.get(key), None)
 
 
 def _shared_set(config: Config, key: str, value: Any, timeout: float) -> None:
-    try:
-        caches[config.cache_alias].set(key, value, timeout=max(1, math.ceil(timeout)))
-    except Exception as exc:
-        logger.warning("JWT_AT_CACHE %r is unavailable (%s)", config.cache_alias, type(exc).__name__)
+    _shared(config, lambda cache: cache.set(key, value, timeout=max(1, math.ceil(timeout))), None)
+
+
+def _single_flight(
+    config: Config,
+    key: str,
+    cached: Callable[[], _T | None],
+    fetch: Callable[[], _T],
+    *,
+    fetches: int = 1,
+) -> _T:
+    """The document under ``key``: from the shared cache, else fetched by one process only.
+
+    The fetching process holds ``<key>:lock``
+    (``cache.add``, so exactly one wins); the others poll ``cached`` until the document
+    appears, the lock goes away, or ``fetches`` x JWT_AT_HTTP_TIMEOUT have passed, then
+    fetch themselves: a dead lock holder or a cache outage delays a cold process by at most
+    that, never blocks it. ``fetch`` stores what it fetched; FetchError propagates.
+    """
+    found = cached()
+    if found is not None:
+        return found
+    lock = key + ":lock"
+    budget = fetches * config.http_timeout
+    if _shared(config, lambda cache: cache.add(lock, 1, timeout=math.ceil(budget) + 1), True):
+        try:
+            found = cached()  # stored by a process that released the lock since we looked
+            return found if found is not None else fetch()
+        finally:
+            _shared(config, lambda cache: cache.delete(lock), None)
+    deadline = time.monotonic() + budget
+    while True:
+        held = _shared_get(config, lock) is not None  # read before the document: no gap
+        found = cached()
+        if found is not None:
+            return found
+        if not held or time.monotonic() >= deadline:
+            return fetch()
+        time.sleep(POLL_INTERVAL)
+
+
+# --- one issuer ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Metadata:
+    jwks_uri: str
+    expires_at: float
 
 
 @dataclass
@@ -129,9 +220,11 @@ class IssuerKeys:
 
     issuer: IssuerConfig
     key_set: KeySet | None = None
-    jwks_uri: tuple[str, float] | None = None  # discovered uri and when it expires
+    metadata: _Metadata | None = None
     last_forced_refresh: float = -math.inf
     retry_at: float = -math.inf
+    failures: int = 0  # consecutive failed attempts: the current failure burst
+    metadata_failing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def find(self, kid: str | None, alg: str, config: Config) -> tuple[VerificationKey, ...]:
@@ -150,7 +243,12 @@ class IssuerKeys:
         return found
 
     def _refresh(self, config: Config, now: float, *, seen: KeySet | None, forced: bool) -> KeySet:
-        with self.lock:
+        # The thread holding the lock is bounded by the fetch timeouts (two metadata
+        # locations and the JWKS, each possibly after a wait for another process); this
+        # bound only matters when something outside them hangs, such as a DNS lookup.
+        if not self.lock.acquire(timeout=2 * (len(metadata_urls(self.issuer.issuer)) + 1) * config.http_timeout):
+            return self._unavailable(config, now, self.key_set, forced=forced)
+        try:
             current = self.key_set
             if current is not seen and current is not None and now < current.expires_at:
                 return current  # another thread refreshed while we waited
@@ -159,34 +257,50 @@ class IssuerKeys:
                     assert current is not None
                     return current
                 self.last_forced_refresh = now
+            if now < self.retry_at:
+                return self._unavailable(config, now, current, forced=forced)
             try:
-                if now < self.retry_at:
-                    raise FetchError("waiting after a failed fetch")
                 key_set = self._load(config, now, forced=forced)
             except FetchError as exc:
-                return self._failed(config, now, current, exc, forced=forced)
+                self._failed(config, now, exc)
+                return self._unavailable(config, now, current, forced=forced)
+            if self.failures:
+                logger.info("Key set of issuer %s refreshed after %d failures", self.issuer.issuer, self.failures)
+            self.failures, self.retry_at = 0, -math.inf
             self.key_set = key_set
-            self.retry_at = -math.inf
             return key_set
+        finally:
+            self.lock.release()
 
-    def _failed(self, config: Config, now: float, current: KeySet | None, exc: FetchError, *, forced: bool) -> KeySet:
+    def _failed(self, config: Config, now: float, exc: FetchError) -> None:
+        """Start or extend a failure burst: back off, doubling, up to the cooldown."""
+        self.failures += 1
+        cap = max(FAILURE_BACKOFF, config.jwks_refresh_cooldown)
+        self.retry_at = now + min(FAILURE_BACKOFF * 2 ** min(self.failures - 1, 30), cap)
+        if self.failures > 1:
+            logger.debug("Key set of issuer %s still cannot be refreshed: %s", self.issuer.issuer, exc)
+        elif isinstance(exc, MetadataError):
+            logger.error("Metadata of issuer %s is unusable: %s", self.issuer.issuer, exc)
+        else:
+            logger.warning("Key set of issuer %s could not be refreshed: %s", self.issuer.issuer, exc)
+
+    def _unavailable(self, config: Config, now: float, current: KeySet | None, *, forced: bool) -> KeySet:
         """Stale-if-error: the last good set (ours, or another process's from the shared
         cache) serves up to max-stale past its lifetime. A refresh for an unknown kid that
         fails is a 503, not a 401: the key may exist (choice A-11)."""
-        if now >= self.retry_at:
-            self.retry_at = now + FAILURE_BACKOFF
-            logger.warning("Key set of issuer %s could not be refreshed: %s", self.issuer.issuer, exc)
         if current is None:
-            uri = self.issuer.jwks_uri or (self.jwks_uri[0] if self.jwks_uri else None)
+            uri = self.issuer.jwks_uri or (self.metadata.jwks_uri if self.metadata else None)
             current = self._shared_key_set(config, uri, now, stale=True) if uri else None
-            self.key_set = current
+            if current is not None:
+                self.key_set = current
         if not forced and current is not None and now < current.expires_at + config.jwks_max_stale:
             return current
-        raise KeySetUnavailable(retry_after=max(1, math.ceil(self.retry_at - now)))
+        wait = math.ceil(self.retry_at - now) if self.retry_at > now else 1
+        raise KeySetUnavailable(retry_after=max(1, wait))
 
     def _shared_key_set(self, config: Config, uri: str, now: float, *, stale: bool) -> KeySet | None:
-        """The key set another process stored in the shared cache, if still usable."""
-        shared = _shared_get(config, _cache_key("jwks", uri))
+        """The key set stored in the shared cache, if usable (fresh, or within max-stale)."""
+        shared = _shared_get(config, cache_key("jwks", uri))
         if not isinstance(shared, dict):
             return None
         try:
@@ -199,50 +313,165 @@ class IssuerKeys:
             return None  # a damaged shared entry is replaced by a fresh fetch
 
     def _load(self, config: Config, now: float, *, forced: bool) -> KeySet:
+        """A fresh key set. A forced refresh (unknown kid) skips the shared cache: its copy
+        may be the one that lacks the kid."""
         uri = self._jwks_uri(config, now)
-        if not forced:
-            shared = self._shared_key_set(config, uri, now, stale=False)
-            if shared is not None:
-                return shared
+        if forced:
+            return self._fetch(config, uri, now)[0]
+        return _single_flight(
+            config,
+            cache_key("jwks", uri),
+            lambda: self._shared_key_set(config, uri, now, stale=False),
+            lambda: self._fetch(config, uri, now)[0],
+        )
+
+    def _fetch(self, config: Config, uri: str, now: float) -> tuple[KeySet, Document]:
+        """Fetch the JWKS, check it, and store it in the shared cache for lifetime + max-stale."""
         document = fetch_json(uri, timeout=config.http_timeout)
         expires_at = now + _lifetime(config, document.max_age)
         key_set = build_key_set(self.issuer, document, now, expires_at)
         _shared_set(
             config,
-            _cache_key("jwks", uri),
-            {"text": document.text, "fetched_at": now, "expires_at": expires_at},
+            cache_key("jwks", uri),
+            {"uri": uri, "text": document.text, "fetched_at": now, "expires_at": expires_at},
             expires_at - now + config.jwks_max_stale,
         )
-        return key_set
+        return key_set, document
 
     def _jwks_uri(self, config: Config, now: float) -> str:
+        """JWKS_URI, or the ``jwks_uri`` of the issuer's metadata, cached like a key set:
+        shared, single-flight, and stale-if-error up to max-stale."""
         if self.issuer.jwks_uri is not None:
             return self.issuer.jwks_uri
-        if self.jwks_uri is not None and now < self.jwks_uri[1]:
-            return self.jwks_uri[0]
-        key = _cache_key("metadata", self.issuer.issuer)
-        shared = _shared_get(config, key)
-        if isinstance(shared, dict) and now < shared.get("expires_at", 0):
-            try:
-                uri = check_metadata(self.issuer, parse_document(shared["url"], shared["text"], None))
-                self.jwks_uri = (uri, shared["expires_at"])
-                return uri
-            except (FetchError, KeyError, TypeError):
-                pass
+        if self.metadata is not None and now < self.metadata.expires_at:
+            return self.metadata.jwks_uri
+        key = cache_key("metadata", self.issuer.issuer)
         try:
-            uri, document = discover(self.issuer, timeout=config.http_timeout)
+            metadata = _single_flight(
+                config,
+                key,
+                lambda: self._shared_metadata(config, now, stale=False),
+                lambda: self._discover(config, now),
+                fetches=len(metadata_urls(self.issuer.issuer)),
+            )
         except FetchError as exc:
-            logger.error("Metadata of issuer %s is unusable: %s", self.issuer.issuer, exc)
-            raise
-        expires_at = now + _lifetime(config, document.max_age)
-        self.jwks_uri = (uri, expires_at)
+            stale = self.metadata
+            if stale is None or now >= stale.expires_at + config.jwks_max_stale:
+                stale = self._shared_metadata(config, now, stale=True)
+            if stale is None:
+                raise MetadataError(str(exc)) from None
+            if not self.metadata_failing:
+                logger.warning(
+                    "Metadata of issuer %s could not be refreshed, using the previous jwks_uri: %s",
+                    self.issuer.issuer,
+                    exc,
+                )
+            self.metadata_failing = True
+            self.metadata = stale
+            return stale.jwks_uri
+        self.metadata, self.metadata_failing = metadata, False
+        return metadata.jwks_uri
+
+    def _shared_metadata(self, config: Config, now: float, *, stale: bool) -> _Metadata | None:
+        shared = _shared_get(config, cache_key("metadata", self.issuer.issuer))
+        if not isinstance(shared, dict):
+            return None
+        try:
+            if now >= shared["expires_at"] + (config.jwks_max_stale if stale else 0):
+                return None
+            uri = check_metadata(self.issuer, parse_document(shared["url"], shared["text"], None))
+            return _Metadata(uri, shared["expires_at"])
+        except (FetchError, KeyError, TypeError):
+            return None
+
+    def _discover(self, config: Config, now: float) -> _Metadata:
+        uri, document = discover(self.issuer, timeout=config.http_timeout)
+        lifetime = _lifetime(config, document.max_age)
         _shared_set(
             config,
-            key,
-            {"url": document.url, "text": document.text, "expires_at": expires_at},
-            expires_at - now,
+            cache_key("metadata", self.issuer.issuer),
+            {"url": document.url, "text": document.text, "fetched_at": now, "expires_at": now + lifetime},
+            lifetime + config.jwks_max_stale,
         )
-        return uri
+        return _Metadata(uri, now + lifetime)
+
+    def status(self, config: Config, *, refresh: bool) -> KeySetStatus:
+        """What the shared cache holds for this issuer; with ``refresh``, fetch first.
+
+        ``refresh`` forces a fetch of the JWKS (and of the metadata when it is not cached)
+        and stores it in the shared cache and in this process. Never raises FetchError: a
+        failure is reported in :attr:`KeySetStatus.error`.
+        """
+        now = clock.now()
+        error: str | None = None
+        entry: dict[str, Any] | None = None
+        uri: str | None = self.issuer.jwks_uri
+        with self.lock:
+            try:
+                if refresh:
+                    uri = self._jwks_uri(config, now)
+                    key_set, document = self._fetch(config, uri, now)
+                    self.key_set, self.failures, self.retry_at = key_set, 0, -math.inf
+                    entry = {"text": document.text, "fetched_at": now, "expires_at": key_set.expires_at}
+                elif uri is None:
+                    metadata = self._shared_metadata(config, now, stale=True)
+                    uri = metadata.jwks_uri if metadata else None
+            except FetchError as exc:
+                error = str(exc)
+        if entry is None and uri is not None:
+            shared = _shared_get(config, cache_key("jwks", uri))
+            entry = shared if isinstance(shared, dict) else None
+        return KeySetStatus.from_entry(self.issuer, config, uri, entry, error)
+
+
+@dataclass(frozen=True)
+class KeySetStatus:
+    """A description of one issuer's cached key set, for operators (never key material).
+
+    ``keys`` holds ``(kid, alg, kty)`` for each usable key and algorithm, ``dropped``
+    ``(kid, reason)`` for each refused JWK. Times are seconds since the epoch; the set is
+    ``stale`` past ``expires_at`` and unusable from ``usable_until`` on.
+    """
+
+    issuer: str
+    jwks_uri: str | None
+    keys: tuple[tuple[str | None, str, str], ...] = ()
+    dropped: tuple[tuple[str | None, str], ...] = ()
+    fetched_at: float | None = None
+    expires_at: float | None = None
+    usable_until: float | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_entry(
+        cls, issuer: IssuerConfig, config: Config, uri: str | None, entry: dict[str, Any] | None, error: str | None
+    ) -> KeySetStatus:
+        if entry is None:
+            return cls(issuer.issuer, uri, error=error)
+        keys: list[tuple[str | None, str, str]] = []
+        dropped: list[tuple[str | None, str]] = []
+        try:
+            jwks = parse_document(uri or "", entry["text"], None).data.get("keys")
+            for jwk in jwks if isinstance(jwks, list) else []:
+                kid = jwk.get("kid") if isinstance(jwk, dict) else None
+                kid = kid if isinstance(kid, str) else None
+                try:
+                    keys += [(kid, key.alg, str(jwk["kty"])) for key in load_jwk(jwk, issuer.algorithms)]
+                except UnusableKey as exc:
+                    dropped.append((kid, str(exc)))
+            fetched_at, expires_at = float(entry["fetched_at"]), float(entry["expires_at"])
+        except (FetchError, KeyError, TypeError, ValueError):
+            return cls(issuer.issuer, uri, error=error or "the shared cache entry is damaged")
+        return cls(
+            issuer.issuer,
+            uri,
+            tuple(keys),
+            tuple(dropped),
+            fetched_at,
+            expires_at,
+            expires_at + config.jwks_max_stale,
+            error,
+        )
 
 
 class KeySetRegistry:
@@ -252,18 +481,26 @@ class KeySetRegistry:
         self._issuers: dict[IssuerConfig, IssuerKeys] = {}
         self._lock = threading.Lock()
 
-    def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
-        """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""
+    def _state(self, issuer: IssuerConfig) -> IssuerKeys:
         state = self._issuers.get(issuer)
         if state is None:
             with self._lock:
                 state = self._issuers.setdefault(issuer, IssuerKeys(issuer))
-        return state.find(kid, alg, config)
+        return state
+
+    def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
+        """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""
+        return self._state(issuer).find(kid, alg, config)
+
+    def status(self, issuer: IssuerConfig, config: Config, *, refresh: bool = False) -> KeySetStatus:
+        """Describe the shared-cache key set of ``issuer``; see :meth:`IssuerKeys.status`."""
+        return self._state(issuer).status(config, refresh=refresh)
 
     def clear(self) -> None:
         """Forget every key set held in this process (the Django cache is left alone)."""
         with self._lock:
             self._issuers.clear()
+            _cache_down_until.clear()
 
 
 #: The registry used by the authentication class.

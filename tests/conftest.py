@@ -29,6 +29,7 @@ from django_jwt_at.token_cache import verified_tokens
 from . import signing
 from .helpers import FX_AUD, FX_ISS, FX_ISS2, MFA, SecretIndex, challenge_problems
 from .live_server import LiveServer
+from .redis_server import redis_server  # noqa: F401  (the session fixture, for every module)
 
 #: The fixed "current time" of the suite (2030-03-17), seen by the library via clock.now().
 NOW = 1_900_000_000.0

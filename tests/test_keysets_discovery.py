@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -26,6 +24,7 @@ from django_jwt_at.jwks import key_sets
 from .conftest import ABSENT, fx_jwks
 from .helpers import FX_AUD, FX_ISS, FX_ISS2, challenge_params, invalid_token, json_body
 from .live_server import LiveServer
+from .redis_server import needs_redis
 
 RS8414 = "/.well-known/oauth-authorization-server"
 OIDC = "/.well-known/openid-configuration"
@@ -627,36 +626,11 @@ def test_C_8414_15_acceptable_issuer_identifier(fx, issuer, options):
 # --- shared cache on a real Redis --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis_url():
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    pytest.importorskip("redis")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(5)
-
-
-def test_C_8414_05_shared_cache_redis(api, make_token, fx, server, settings, redis_url):
+@needs_redis
+def test_C_8414_05_shared_cache_redis(api, make_token, fx, server, settings, redis_server):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jwt-at-tests"},
-        "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
+        "shared": redis_server.cache_settings(),
     }
     settings.JWT_AT_CACHE = "shared"
     caches["shared"].clear()
