@@ -48,7 +48,8 @@ class IssuerConfig:
 
 @dataclass(frozen=True)
 class InputLimits:
-    """Bounds checked before anything of a token is decoded (RFC 8725 §3, issue: hostile input)."""
+    """Bounds on hostile input: sizes are checked before anything is decoded, nesting
+    right after the (linear) JSON parse (RFC 8725 §3)."""
 
     max_token_size: int  # characters of the whole compact token
     max_header_size: int  # characters of the protected-header segment

@@ -77,41 +77,58 @@ _JSON = json.JSONDecoder(
 )
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-def _nesting_exceeds(text: str, max_depth: int) -> bool:
-    """True when arrays and objects in ``text`` nest deeper than ``max_depth``.
-
-    Checked before parsing, so deep nesting costs no recursion. Few brackets cannot nest
-    deeply, which spares the scan for ordinary tokens.
-    """
-    if text.count("[") + text.count("{") <= max_depth:
+def _valid_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")  # a lone surrogate (from an escape such as \uD800) fails here
+    except UnicodeEncodeError:
         return False
-    depth = 0
-    for char in _JSON_STRING.sub("", text):  # brackets inside strings do not nest
-        if char in "[{":
-            depth += 1
+    return True
+
+
+def _structure_problem(value: Any, max_depth: int, check_strings: bool) -> bool:
+    """True when containers in ``value`` nest deeper than ``max_depth``, or, with
+    ``check_strings``, a name or string is not valid Unicode (a lone surrogate escape:
+    RFC 8259 §8.2, RFC 7493 §2.1, RFC 8725 §3.7). Iterative: no recursion to exhaust."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
             if depth > max_depth:
                 return True
-        elif char in "]}":
-            depth -= 1
+            for name, member in item.items():
+                if check_strings and not _valid_text(name):
+                    return True
+                stack.append((member, depth + 1))
+        elif isinstance(item, list):
+            if depth > max_depth:
+                return True
+            stack.extend((member, depth + 1) for member in item)
+        elif check_strings and isinstance(item, str) and not _valid_text(item):
+            return True
     return False
 
 
 def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
     """Decode a base64url segment holding a JSON object, as RFC 7519 §7.2 and RFC 8259 say:
-    strict UTF-8 (RFC 8725 §3.7), no duplicate members, finite numbers only, arrays and
-    objects nested at most ``max_depth`` deep."""
+    strict UTF-8 (RFC 8725 §3.7) without lone surrogate escapes, no duplicate members,
+    finite numbers only, arrays and objects nested at most ``max_depth`` deep.
+
+    The parser is linear and its own recursion bound raises RecursionError, which is
+    caught; the structure is walked only when the text has more brackets than
+    ``max_depth`` or a ``\\u`` escape, so ordinary tokens pay nothing for it.
+    """
     raw = b64url_decode(segment)
     try:
         text = raw.decode("utf-8")
-        if _nesting_exceeds(text, max_depth):
-            raise _malformed()
         value = _JSON.decode(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _malformed() from None
     if not isinstance(value, dict):
+        raise _malformed()
+    check_strings = "\\u" in text
+    if (check_strings or text.count("[") + text.count("{") > max_depth) and _structure_problem(
+        value, max_depth, check_strings
+    ):
         raise _malformed()
     return value
 
