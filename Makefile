@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck docs check clean
+.PHONY: test demo lint typecheck docs check clean fuzz bench
 
 $(STAMP): setup.cfg pyproject.toml requirements-test.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,5 +30,24 @@ docs: $(STAMP)
 
 check: test lint typecheck docs  ## everything CI runs
 
+# Coverage-guided fuzzing of the validation core (atheris/libFuzzer), not part of `check`.
+# New corpus units and crash reproducers go to fuzz/.work/ (git-ignored); the seeds stay in fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZ_WORK := fuzz/.work
+fuzz: $(STAMP)  ## fuzz the token validation for FUZZ_SECONDS seconds (default 60)
+	$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-fuzz.txt
+	mkdir -p $(FUZZ_WORK)/corpus $(FUZZ_WORK)/artifacts
+	$(BIN)/python fuzz/fuzz_validate.py -max_total_time=$(FUZZ_SECONDS) -max_len=12000 -timeout=10 \
+		-artifact_prefix=$(FUZZ_WORK)/artifacts/ $(FUZZ_WORK)/corpus fuzz/corpus
+
+# Benchmarks (bench/README.md): every comparison interleaved in one process, medians of
+# repeated batches, ratios printed side by side; never part of `check`. BENCH_REPEATS,
+# BENCH_BATCH and BENCH_E2E_BATCH shorten or lengthen the run.
+bench: $(STAMP)  ## run the validator, scaling and end-to-end benchmarks
+	$(BIN)/python -c "import rest_framework_simplejwt, authlib, jwt, joserfc" 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/validators.py
+	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/end_to_end.py
+
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache fuzz/.work
