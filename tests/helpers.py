@@ -74,6 +74,17 @@ def invalid_token(key: str) -> str:
     return bearer("invalid_token", D[key])
 
 
+def assert_invalid_token(response, description_key=None):
+    assert response.status_code == 401, response.content
+    value = response["WWW-Authenticate"]
+    if description_key:
+        assert value == invalid_token(description_key)
+    else:
+        params = challenge_params(value)
+        assert params["error"] == "invalid_token", value
+        assert params.get("error_description") in D.values(), value
+
+
 def invalid_request(key: str = "malformed-header") -> str:
     return bearer("invalid_request", D[key])
 

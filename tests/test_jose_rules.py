@@ -19,19 +19,7 @@ from django_jwt_at.conf import get_config
 
 from . import signing
 from .conftest import ABSENT, fx_jwks, t0_claims
-from .helpers import FX_AUD, FX_ISS, FX_ISS2, D, challenge_params, invalid_token
-
-
-def assert_invalid_token(response, description_key=None):
-    assert response.status_code == 401, response.content
-    value = response["WWW-Authenticate"]
-    if description_key:
-        assert value == invalid_token(description_key)
-    else:
-        params = challenge_params(value)
-        assert params["error"] == "invalid_token", value
-        assert params.get("error_description") in D.values(), value
-
+from .helpers import FX_AUD, FX_ISS, FX_ISS2, assert_invalid_token, challenge_params
 
 # --- interop: the suite's signer against independent verifiers, and foreign signers ---------
 

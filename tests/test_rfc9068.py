@@ -17,23 +17,12 @@ from .helpers import (
     FX_AUD,
     FX_ISS,
     MFA,
-    D,
+    assert_invalid_token,
     challenge_params,
     insufficient_scope,
     invalid_token,
     json_body,
 )
-
-
-def assert_invalid_token(response, description_key=None):
-    assert response.status_code == 401, response.content
-    value = response["WWW-Authenticate"]
-    if description_key:
-        assert value == invalid_token(description_key)
-    else:
-        params = challenge_params(value)
-        assert params["error"] == "invalid_token", value
-        assert params["error_description"] in D.values(), value
 
 
 def test_C_9068_01_valid_token_exposes_claims_and_user(api, make_token, clock):
