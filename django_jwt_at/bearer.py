@@ -13,8 +13,8 @@ from collections.abc import Collection, Sequence
 from .errors import Description, InvalidRequest
 
 # RFC 9110 §11.1: auth-scheme = token; RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
-_SCHEME = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)(.*)\Z", re.DOTALL)
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*\Z")
+_SCHEME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BEARER_CREDENTIALS = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)\Z")
 
 
 def bearer_token_from_header(value: str | None) -> str | None:
@@ -28,14 +28,13 @@ def bearer_token_from_header(value: str | None) -> str | None:
     """
     if not value:
         return None
-    match = _SCHEME.match(value)
-    if match is None or match.group(1).lower() != "bearer":
+    credentials = _BEARER_CREDENTIALS.match(value)
+    if credentials is not None:
+        return credentials.group(1)
+    scheme = _SCHEME.match(value)
+    if scheme is None or scheme.group().lower() != "bearer":
         return None
-    rest = match.group(2)
-    token = rest.lstrip(" ")
-    if len(token) == len(rest) or _B64TOKEN.match(token) is None:
-        raise InvalidRequest(Description.MALFORMED_HEADER)
-    return token
+    raise InvalidRequest(Description.MALFORMED_HEADER)
 
 
 def select_token(
