@@ -74,29 +74,34 @@ def _instance(permission: Any) -> Any:
     return permission if isinstance(permission, AccessTokenPermission) else permission()
 
 
-class AccessTokenPermissionMetaclass(BasePermissionMetaclass):
-    """``&``, ``|``, ``~`` between permission *classes* build :class:`AllOf`,
-    :class:`AnyOf` and :class:`Not` too, not DRF's operators (which would let our raised
-    challenges cut ``|`` short). As this metaclass derives from DRF's, Python also uses it
-    for a DRF class on the left: ``IsAuthenticated & ReadOrders``."""
+class _CompositionOperators:
+    """``&``, ``|``, ``~`` building :class:`AllOf`, :class:`AnyOf`, :class:`Not`; mixed
+    into the permissions (for instances) and into their metaclass (for classes), as DRF
+    does with its ``OperationHolderMixin``."""
 
-    def __and__(cls, other: Any) -> Any:
-        return AllOf(cls, other)
+    def __and__(self, other: Any) -> Any:
+        return AllOf(self, other)
 
-    def __rand__(cls, other: Any) -> Any:
-        return AllOf(other, cls)
+    def __rand__(self, other: Any) -> Any:
+        return AllOf(other, self)
 
-    def __or__(cls, other: Any) -> Any:
-        return AnyOf(cls, other)
+    def __or__(self, other: Any) -> Any:
+        return AnyOf(self, other)
 
-    def __ror__(cls, other: Any) -> Any:
-        return AnyOf(other, cls)
+    def __ror__(self, other: Any) -> Any:
+        return AnyOf(other, self)
 
-    def __invert__(cls) -> Any:
-        return Not(cls)
+    def __invert__(self) -> Any:
+        return Not(self)
 
 
-class AccessTokenPermission(BasePermission, metaclass=AccessTokenPermissionMetaclass):
+class AccessTokenPermissionMetaclass(_CompositionOperators, BasePermissionMetaclass):
+    """Gives permission *classes* this package's operators instead of DRF's (which would
+    let our raised challenges cut ``|`` short). As this metaclass derives from DRF's,
+    Python also prefers it for a DRF class on the left: ``IsAuthenticated & ReadOrders``."""
+
+
+class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=AccessTokenPermissionMetaclass):
     """Base of this package's permissions; subclasses implement :meth:`evaluate`."""
 
     def __call__(self) -> AccessTokenPermission:
@@ -121,21 +126,6 @@ class AccessTokenPermission(BasePermission, metaclass=AccessTokenPermissionMetac
         if isinstance(outcome, ProtocolError):
             raise AccessTokenError(outcome)
         return False
-
-    def __and__(self, other: Any) -> AllOf:
-        return AllOf(self, other)
-
-    def __rand__(self, other: Any) -> AllOf:
-        return AllOf(other, self)
-
-    def __or__(self, other: Any) -> AnyOf:
-        return AnyOf(self, other)
-
-    def __ror__(self, other: Any) -> AnyOf:
-        return AnyOf(other, self)
-
-    def __invert__(self) -> Not:
-        return Not(self)
 
 
 class TokenRequirementPermission(AccessTokenPermission):
