@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -349,8 +349,19 @@ def get_config() -> Config:
     return config
 
 
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_config_change(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever a setting the configuration depends on changes, so that state
+    derived from it (key sets, caches) is dropped together with the configuration."""
+    _reset_hooks.append(hook)
+
+
 @receiver(setting_changed)
 def _reset_config(*, setting: str, **kwargs: Any) -> None:
     global _config
     if setting.startswith("JWT_AT_") or setting in {"CACHES", "REST_FRAMEWORK", "MIDDLEWARE"}:
         _config = None
+        for hook in _reset_hooks:
+            hook()

@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.core.cache import BaseCache, caches
-from django.core.signals import setting_changed
 
 from . import clock
-from .conf import Config, IssuerConfig
+from .conf import Config, IssuerConfig, on_config_change
 from .discovery import check_metadata, discover, metadata_urls
 from .errors import KeySetUnavailable
 from .fetch import Document, FetchError, fetch_json, parse_document
@@ -507,9 +506,4 @@ class KeySetRegistry:
 key_sets = KeySetRegistry()
 
 
-def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("JWT_AT_") or setting == "CACHES":
-        key_sets.clear()
-
-
-setting_changed.connect(_reset_on_setting_change, dispatch_uid="django_jwt_at.jwks.reset")
+on_config_change(key_sets.clear)

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from django.core.signals import setting_changed
-
-from .conf import SUPPORTED_ALGORITHMS, InputLimits
+from .conf import SUPPORTED_ALGORITHMS, InputLimits, on_config_change
 from .errors import Description, InvalidToken
 
 _HEADER_CACHE_SIZE = 1024
@@ -227,9 +225,4 @@ def parse_compact(token: str, limits: InputLimits) -> CompactJWS:
     return CompactJWS(header=header, claims=claims, signing_input=signing_input, signature=signature)
 
 
-def _clear_header_cache(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("JWT_AT_"):
-        _header_cache.clear()
-
-
-setting_changed.connect(_clear_header_cache, dispatch_uid="django_jwt_at.jws.header_cache")
+on_config_change(_header_cache.clear)

@@ -13,11 +13,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from typing import Any
 
-from django.core.signals import setting_changed
-
-from .conf import Config, IssuerConfig
+from .conf import Config, IssuerConfig, on_config_change
 from .jwks import KeySetRegistry
 from .keys import VerificationKey
 from .tokens import AccessToken
@@ -89,9 +86,4 @@ class VerifiedTokenCache:
 verified_tokens = VerifiedTokenCache()
 
 
-def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("JWT_AT_") or setting == "CACHES":
-        verified_tokens.clear()
-
-
-setting_changed.connect(_reset_on_setting_change, dispatch_uid="django_jwt_at.token_cache.reset")
+on_config_change(verified_tokens.clear)
