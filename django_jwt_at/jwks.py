@@ -477,15 +477,23 @@ class KeySetRegistry:
     """Key-set state of every configured issuer in this process."""
 
     def __init__(self) -> None:
-        self._issuers: dict[IssuerConfig, IssuerKeys] = {}
+        self._issuers: dict[str, IssuerKeys] = {}
         self._lock = threading.Lock()
 
     def _state(self, issuer: IssuerConfig) -> IssuerKeys:
-        state = self._issuers.get(issuer)
-        if state is None:
+        # Keyed by the issuer identifier: hashing the whole IssuerConfig on every request
+        # costs more than the lookup. A changed configuration for it starts a new state.
+        state = self._issuers.get(issuer.issuer)
+        if state is None or (state.issuer is not issuer and state.issuer != issuer):
             with self._lock:
-                state = self._issuers.setdefault(issuer, IssuerKeys(issuer))
+                state = self._issuers.get(issuer.issuer)
+                if state is None or state.issuer != issuer:
+                    state = self._issuers[issuer.issuer] = IssuerKeys(issuer)
         return state
+
+    def current(self, issuer: IssuerConfig) -> KeySet | None:
+        """The key set of ``issuer`` held in this process now, if any; never fetches."""
+        return self._state(issuer).key_set
 
     def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
         """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""

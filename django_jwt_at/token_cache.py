@@ -12,28 +12,39 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
 
 from .conf import Config, IssuerConfig, on_config_change
-from .jwks import KeySetRegistry
+from .jwks import KeySet, KeySetRegistry
 from .keys import VerificationKey
 from .tokens import AccessToken
 
 
-@dataclass(frozen=True)
 class _Entry:
-    token: AccessToken
-    issuer: IssuerConfig
-    kid: str | None
-    alg: str
-    key: VerificationKey
+    __slots__ = ("alg", "issuer", "key", "key_set", "kid", "token")
+
+    def __init__(
+        self,
+        token: AccessToken,
+        issuer: IssuerConfig,
+        kid: str | None,
+        alg: str,
+        key: VerificationKey,
+        key_set: KeySet | None,
+    ) -> None:
+        self.token = token
+        self.issuer = issuer
+        self.kid = kid
+        self.alg = alg
+        self.key = key
+        self.key_set = key_set  # the key set ``key`` was found in, when it still was current
 
 
 class VerifiedTokenCache:
     """A bounded map from token digest to a validated AccessToken (thread-safe)."""
 
     def __init__(self) -> None:
-        self._entries: dict[bytes, _Entry] = {}
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -46,14 +57,18 @@ class VerifiedTokenCache:
         if entry is None:
             return None
         token = entry.token
-        if now >= token.expires_at + config.leeway or (
-            token.not_before is not None and now + config.leeway < token.not_before
-        ):
+        leeway = config.leeway
+        not_before = token.not_before
+        if now >= token.expires_at + leeway or (not_before is not None and now + leeway < not_before):
             self._entries.pop(digest, None)
             return None
-        if entry.key not in key_sets.find(entry.issuer, entry.kid, entry.alg, config):
-            self._entries.pop(digest, None)
-            return None
+        key_set = entry.key_set
+        # Fast path: the very key set that held the key is still current and fresh. Else
+        # ask the registry, which refreshes an expired set: the key must still be in it.
+        if key_set is None or key_set is not key_sets.current(entry.issuer) or now >= key_set.expires_at:
+            if entry.key not in key_sets.find(entry.issuer, entry.kid, entry.alg, config):
+                self._entries.pop(digest, None)
+                return None
         return token
 
     def put(
@@ -65,14 +80,19 @@ class VerifiedTokenCache:
         kid: str | None,
         alg: str,
         key: VerificationKey,
+        key_sets: KeySetRegistry,
         max_size: int,
     ) -> None:
         """Remember a token that passed full validation, verified by ``key``."""
-        entry = _Entry(token, issuer, kid, alg, key)
+        key_set = key_sets.current(issuer)
+        if key_set is not None and key not in key_set.find(kid, alg):
+            key_set = None  # refreshed meanwhile: hits take the registry path
+        entry = _Entry(token, issuer, kid, alg, key, key_set)
         with self._lock:
-            while len(self._entries) >= max_size:
-                del self._entries[next(iter(self._entries))]  # insertion order: oldest first
-            self._entries[digest] = entry
+            entries = self._entries
+            while len(entries) >= max_size:
+                entries.popitem(last=False)  # oldest first
+            entries[digest] = entry
 
     def clear(self) -> None:
         with self._lock:

@@ -3,32 +3,113 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
 class AccessToken:
-    """A JWT access token that passed every RFC 9068 §4 check.
+    """A JWT access token that passed every RFC 9068 §4 check; read-only.
 
     Claims are exposed as decoded; the raw token is not kept (RFC 6750 §5.3), so an
-    AccessToken can be logged or stored without leaking a credential.
+    AccessToken can be logged or stored without leaking a credential. Only the validator
+    creates instances: the typed attributes below read claims whose presence and types it
+    checked, and the scope set is built on first use (most requests never need all of it).
     """
 
-    header: Mapping[str, Any]
-    claims: Mapping[str, Any]  # read-only: the same token may serve many requests
-    issuer: str
-    subject: str
-    client_id: str
-    audience: tuple[str, ...]
-    scopes: frozenset[str]
-    jti: str
-    issued_at: float
-    expires_at: float
-    not_before: float | None
-    auth_time: float | None
-    acr: str | None
-    amr: tuple[str, ...]
+    __slots__ = ("_claims", "_expires_at", "_header", "_issuer", "_not_before", "_scopes")
+
+    def __init__(
+        self,
+        header: Mapping[str, Any],
+        claims: Mapping[str, Any],
+        *,
+        issuer: str,
+        expires_at: float,
+        not_before: float | None,
+    ) -> None:
+        self._header = header
+        self._claims = claims
+        self._issuer = issuer
+        self._expires_at = expires_at
+        self._not_before = not_before
+        self._scopes: frozenset[str] | None = None
+
+    @property
+    def header(self) -> Mapping[str, Any]:
+        """The JOSE header (read-only)."""
+        return self._header
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        """Every claim as decoded (read-only: the same token may serve many requests)."""
+        return self._claims
+
+    @property
+    def issuer(self) -> str:
+        """``iss``: the configured issuer identifier it matched exactly."""
+        return self._issuer
+
+    @property
+    def subject(self) -> str:
+        """``sub``: the resource owner, or the client itself without one (RFC 9068 §2.2)."""
+        return self._claims["sub"]  # type: ignore[no-any-return]
+
+    @property
+    def client_id(self) -> str:
+        """``client_id``: the OAuth client the token was issued to (RFC 8693 §4.3)."""
+        return self._claims["client_id"]  # type: ignore[no-any-return]
+
+    @property
+    def audience(self) -> tuple[str, ...]:
+        """``aud`` as a tuple, one of which is this resource server."""
+        aud = self._claims["aud"]
+        return (aud,) if isinstance(aud, str) else tuple(aud)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The space-delimited ``scope`` claim as a set (RFC 9068 §2.2.3, RFC 6749 §3.3);
+        empty without one."""
+        scopes = self._scopes
+        if scopes is None:
+            scope = self._claims.get("scope")
+            # Delimited by the space character only (RFC 6749 §3.3), not by other whitespace.
+            scopes = self._scopes = frozenset(s for s in scope.split(" ") if s) if scope else frozenset()
+        return scopes
+
+    @property
+    def jti(self) -> str:
+        """``jti``: the token's unique identifier."""
+        return self._claims["jti"]  # type: ignore[no-any-return]
+
+    @property
+    def issued_at(self) -> float:
+        """``iat`` in seconds since the epoch."""
+        return float(self._claims["iat"])
+
+    @property
+    def expires_at(self) -> float:
+        """``exp`` in seconds since the epoch."""
+        return self._expires_at
+
+    @property
+    def not_before(self) -> float | None:
+        """``nbf`` in seconds since the epoch, or None."""
+        return self._not_before
+
+    @property
+    def auth_time(self) -> float | None:
+        """``auth_time``: when the user last authenticated (RFC 9068 §2.2.1), or None."""
+        value = self._claims.get("auth_time")
+        return None if value is None else float(value)
+
+    @property
+    def acr(self) -> str | None:
+        """``acr``: the authentication context class satisfied (RFC 9068 §2.2.1), or None."""
+        return self._claims.get("acr")
+
+    @property
+    def amr(self) -> tuple[str, ...]:
+        """``amr``: the authentication methods used (RFC 8176), empty without one."""
+        return tuple(self._claims.get("amr", ()))
 
     def __repr__(self) -> str:
         return f"<AccessToken iss={self.issuer!r} sub={self.subject!r} jti={self.jti!r}>"
@@ -37,7 +118,7 @@ class AccessToken:
         """The strings of a list-valued claim such as ``roles``, ``groups`` or
         ``entitlements`` (RFC 9068 §2.2.3.1); None when it is absent or not a list of
         strings, so that a check depending on it fails closed."""
-        value = self.claims.get(name)
+        value = self._claims.get(name)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return frozenset(value)
         return None

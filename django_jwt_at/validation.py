@@ -8,7 +8,6 @@ checks come first, so a hostile token never costs a network call or a signature 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
 
 from .conf import Config
 from .errors import Description, InvalidToken
@@ -19,29 +18,18 @@ from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
+#: RFC 9068 §2.2 REQUIRED string claims (choice A-08), and optional string claims this
+#: library reads (``scope``: RFC 8693 §4.2, choice A-15; ``acr``: RFC 9068 §2.2.1).
+_REQUIRED_STRINGS = ("sub", "client_id", "jti")
+_OPTIONAL_STRINGS = ("scope", "acr")
 
 
-def _numeric_date(claims: dict[str, Any], name: str, *, required: bool) -> float | None:
-    value = claims.get(name)
-    if value is None and name not in claims and not required:
-        return None
-    # bool is an int subclass: true/false are not numbers here (C-9068-19).
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE
-    ):
-        raise InvalidToken(Description.CLAIMS)
-    return float(value)
-
-
-def _string(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = claims.get(name)
-    if value is None and name not in claims and not required:
-        return None
-    if not isinstance(value, str):
-        raise InvalidToken(Description.CLAIMS)
-    return value
+def _numeric_date(value: object) -> float:
+    # type() rather than isinstance(): bool is an int subclass, and true/false are not
+    # numbers here (C-9068-19); json gives no other subclasses.
+    if (type(value) is int or type(value) is float) and -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE:
+        return float(value)
+    raise InvalidToken(Description.CLAIMS)
 
 
 def validate_access_token(
@@ -81,61 +69,53 @@ def validate_access_token(
     if header.alg not in issuer.algorithms:
         raise InvalidToken(Description.ALG)
     keys = key_sets.find(issuer, header.kid, header.alg, config)
-    verified_by = next((k for k in keys if k.verify(jws.signing_input, jws.signature)), None)
-    if verified_by is None:
+    for verified_by in keys:
+        if verified_by.verify(jws.signing_input, jws.signature):
+            break
+    else:
         raise InvalidToken(Description.SIGNATURE)
 
     # RFC 9068 §4 step 4 and RFC 7519 §4.1.3: aud is a string or an array of strings,
     # compared exactly; one of them must be ours.
     aud = claims.get("aud")
-    audience = (aud,) if isinstance(aud, str) else aud
-    if (
-        not isinstance(audience, (list, tuple))
-        or not all(isinstance(a, str) for a in audience)
-        or issuer.audiences.isdisjoint(audience)
-    ):
+    if type(aud) is str:
+        if aud not in issuer.audiences:
+            raise InvalidToken(Description.AUD)
+    elif type(aud) is not list or not all(type(a) is str for a in aud) or issuer.audiences.isdisjoint(aud):
         raise InvalidToken(Description.AUD)
 
     leeway = config.leeway
-    expires_at = _numeric_date(claims, "exp", required=True)
-    assert expires_at is not None
+    expires_at = _numeric_date(claims.get("exp"))
     if now >= expires_at + leeway:  # RFC 7519 §4.1.4 "on or after" (choice A-09)
         raise InvalidToken(Description.EXPIRED)
-    not_before = _numeric_date(claims, "nbf", required=False)
-    if not_before is not None and now + leeway < not_before:
-        raise InvalidToken(Description.NBF)
-    issued_at = _numeric_date(claims, "iat", required=True)
-    assert issued_at is not None
-    if issued_at > now + leeway:  # choice A-10
+    not_before = None
+    if "nbf" in claims:
+        not_before = _numeric_date(claims["nbf"])
+        if now + leeway < not_before:
+            raise InvalidToken(Description.NBF)
+    if _numeric_date(claims.get("iat")) > now + leeway:  # choice A-10
         raise InvalidToken(Description.IAT)
 
     # RFC 9068 §2.2 REQUIRED claims (choice A-08) and the types of the optional ones we use.
-    subject = _string(claims, "sub", required=True)
-    client_id = _string(claims, "client_id", required=True)
-    jti = _string(claims, "jti", required=True)
-    scope = _string(claims, "scope", required=False)  # RFC 8693 §4.2 (choice A-15)
-    acr = _string(claims, "acr", required=False)
-    auth_time = _numeric_date(claims, "auth_time", required=False)
-    amr = claims.get("amr", [])
-    if not isinstance(amr, list) or not all(isinstance(m, str) for m in amr):
-        raise InvalidToken(Description.CLAIMS)
-    assert subject is not None and client_id is not None and jti is not None
+    for name in _REQUIRED_STRINGS:
+        if type(claims.get(name)) is not str:
+            raise InvalidToken(Description.CLAIMS)
+    for name in _OPTIONAL_STRINGS:
+        if name in claims and type(claims[name]) is not str:
+            raise InvalidToken(Description.CLAIMS)
+    if "auth_time" in claims:
+        _numeric_date(claims["auth_time"])
+    if "amr" in claims:
+        amr = claims["amr"]
+        if type(amr) is not list or not all(type(m) is str for m in amr):
+            raise InvalidToken(Description.CLAIMS)
 
     token = AccessToken(
-        header=header.fields,
-        claims=MappingProxyType(claims),
+        header.fields,
+        MappingProxyType(claims),
         issuer=issuer.issuer,
-        subject=subject,
-        client_id=client_id,
-        audience=tuple(audience),
-        scopes=frozenset(s for s in scope.split(" ") if s) if scope else frozenset(),
-        jti=jti,
-        issued_at=issued_at,
         expires_at=expires_at,
         not_before=not_before,
-        auth_time=auth_time,
-        acr=acr,
-        amr=tuple(amr),
     )
     if digest:
         cache.put(  # type: ignore[union-attr]  # digest is set only with a cache
@@ -145,6 +125,7 @@ def validate_access_token(
             kid=header.kid,
             alg=header.alg,
             key=verified_by,
+            key_sets=key_sets,
             max_size=config.token_cache_size,
         )
     return token
