@@ -3,8 +3,11 @@ signature check, but never outlive exp, a key leaving the key set, or a settings
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+import django_jwt_at.clock
 from django_jwt_at import keys as keys_module
 from django_jwt_at.token_cache import verified_tokens
 
@@ -76,6 +79,56 @@ def test_cache_is_bounded(api, make_token, settings):
     for token in tokens:
         assert api.get("/orders", token).status_code == 200
     assert len(verified_tokens) == 2
+    # The oldest leave first: the last two are the ones kept.
+    assert list(verified_tokens._entries) == [verified_tokens.digest(t) for t in tokens[-2:]]
+
+
+def test_rotation_found_by_unknown_kid_revalidates_cached_tokens_once(
+    api, make_token, server, keys, verifications
+):
+    cached = make_token()
+    assert api.get("/orders", cached).status_code == 200
+    # A token signed with a newly published key refreshes the key set before its lifetime
+    # is over; the cached token's key object is not in the new set, so it is verified once
+    # more against it and then served from the cache again.
+    server.route("/jwks", fx_jwks(keys, keys["rsa-2"].public_jwk(alg="RS256")))
+    assert api.get("/orders", make_token(key="rsa-2")).status_code == 200
+    assert api.get("/orders", cached).status_code == 200
+    assert api.get("/orders", cached).status_code == 200
+    assert verifications == ["rsa-1", "rsa-2", "rsa-1"]
+
+
+def test_cache_under_concurrent_use(api, make_token, settings, server):
+    """16 threads validate 64 tokens through a cache of 8 entries: every eviction races
+    with lookups and insertions; every answer must still be right and the bound hold."""
+    settings.JWT_AT_TOKEN_CACHE_SIZE = 8
+    from django_jwt_at.conf import get_config
+    from django_jwt_at.jwks import key_sets
+    from django_jwt_at.validation import validate_access_token
+
+    tokens = [make_token(claims={"sub": f"user-{i}"}) for i in range(64)]
+    config = get_config()
+    now = django_jwt_at.clock.now()
+    validate_access_token(tokens[0], config=config, key_sets=key_sets, now=now, cache=verified_tokens)
+    barrier = threading.Barrier(16)
+    wrong: list[str] = []
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        for round_ in range(20):
+            for i in range(offset, offset + 64, 7):
+                token = tokens[i % 64]
+                result = validate_access_token(token, config=config, key_sets=key_sets, now=now, cache=verified_tokens)
+                if result.subject != f"user-{i % 64}":
+                    wrong.append(result.subject)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert len(verified_tokens) <= 8
 
 
 def test_cache_can_be_switched_off(api, make_token, settings, verifications):
@@ -96,6 +149,14 @@ def test_settings_change_empties_the_cache(api, make_token, settings):
     assert api.get("/orders", make_token()).status_code == 200
     settings.JWT_AT_LEEWAY = 30
     assert len(verified_tokens) == 0
+
+
+def test_cached_token_attributes_are_read_only(api, make_token):
+    assert api.get("/orders", make_token()).status_code == 200
+    (entry,) = verified_tokens._entries.values()
+    for name in ("subject", "scopes", "expires_at", "claims", "issuer"):
+        with pytest.raises(AttributeError):
+            setattr(entry.token, name, None)
 
 
 def test_cached_claims_are_read_only(api, make_token):
