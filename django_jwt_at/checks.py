@@ -2,7 +2,8 @@
 
 ``django_jwt_at.E0xx`` are the problems found by :func:`django_jwt_at.conf.read_config`
 (the same reader the runtime uses, which refuses to run with any of them), plus E014;
-``django_jwt_at.W001`` warns about the authentication class order. E015, a deployment
+``django_jwt_at.W001`` warns about the authentication class order, W002 about issuer
+profiles that accept tokens RFC 9068 refuses. E015, a deployment
 check (``manage.py check --deploy``), fetches every issuer's metadata and key set.
 """
 
@@ -22,7 +23,8 @@ from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014)."""
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018) and relaxed issuer
+    profiles (W002)."""
     config, problems = read_config()
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
     if "query" in config.token_methods and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
@@ -33,6 +35,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_jwt_at.E014",
             )
         )
+    for issuer in config.issuers.values():
+        if not issuer.is_rfc9068:
+            # Said out loud, because these options accept tokens RFC 9068 §4 refuses.
+            messages.append(
+                Warning(
+                    f"The profile of issuer {issuer.issuer!r} accepts tokens that are not RFC 9068 "
+                    "access tokens (TOKEN_TYPES, AUDIENCE_CLAIM, CLIENT_ID_CLAIM or REQUIRED_CLAIMS).",
+                    hint="Right for providers that do not issue RFC 9068 tokens (docs/providers.rst); "
+                    "prefer the provider's RFC 9068 option where it has one. Silence with "
+                    "SILENCED_SYSTEM_CHECKS = ['django_jwt_at.W002'].",
+                    id="django_jwt_at.W002",
+                )
+            )
     return messages
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +25,26 @@ SUPPORTED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 TOKEN_METHODS = frozenset({"header", "query", "body"})
-ISSUER_OPTIONS = frozenset({"AUDIENCE", "JWKS_URI", "ALGORITHMS", "ALLOW_HTTP"})
+#: Options of an issuer profile (docs/providers.rst): how a provider's tokens differ from
+#: RFC 9068. Their defaults are the RFC 9068 rules.
+PROFILE_OPTIONS = frozenset(
+    {
+        "TOKEN_TYPES",
+        "AUDIENCE_CLAIM",
+        "CLIENT_ID_CLAIM",
+        "SCOPE_CLAIM",
+        "SCOPE_FORMAT",
+        "ROLES_CLAIM",
+        "REQUIRED_CLAIMS",
+        "REQUIRED_CLAIM_VALUES",
+    }
+)
+ISSUER_OPTIONS = frozenset({"AUDIENCE", "JWKS_URI", "ALGORITHMS", "ALLOW_HTTP"}) | PROFILE_OPTIONS
+#: RFC 9068 §4: the ``typ`` header of a JWT access token, as normalised by :func:`media_type`.
+AT_JWT = "at+jwt"
+#: Claims checked whatever the profile says: iss, exp and iat are needed by every check
+#: RFC 9068 §4 makes, sub by every token (RFC 9068 §2.2), the audience claim by §4 step 4.
+ALWAYS_REQUIRED = ("iss", "exp", "iat", "sub")
 AUTHENTICATION_CLASS = "django_jwt_at.authentication.JWTAccessTokenAuthentication"
 CACHE_CONTROL_MIDDLEWARE = "django_jwt_at.middleware.AccessTokenCacheControlMiddleware"
 
@@ -44,6 +63,47 @@ class IssuerConfig:
     jwks_uri: str | None
     algorithms: frozenset[str]
     allow_http: bool
+    # The issuer profile (docs/providers.rst); the defaults are RFC 9068's rules.
+    token_types: frozenset[str | None] = frozenset({AT_JWT})  # None: no typ header
+    audience_claim: str = "aud"
+    client_id_claim: str = "client_id"
+    scope_claim: str = "scope"
+    scope_format: str = "string"  # "string" (space-delimited, RFC 8693 §4.2) or "array"
+    roles_claim: str = "roles"  # a claim name, or a dotted path into objects
+    required_claims: frozenset[str] = frozenset({"client_id", "jti"})  # besides ALWAYS_REQUIRED
+    required_claim_values: tuple[tuple[str, str], ...] = ()  # (claim, exact string value)
+    # Derived from the above once, for the validator: string claims that must be present,
+    # string claims that may be, and other claims that must be present (any type).
+    required_strings: tuple[str, ...] = field(init=False, compare=False)
+    optional_strings: tuple[str, ...] = field(init=False, compare=False)
+    required_other: tuple[str, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        strings: tuple[str, ...] = ("sub", self.client_id_claim, "jti", "acr")
+        if self.scope_format == "string":
+            strings += (self.scope_claim,)
+        required = tuple(c for c in strings if c == "sub" or c in self.required_claims)
+        handled = {*ALWAYS_REQUIRED, self.audience_claim, *strings}
+        object.__setattr__(self, "required_strings", required)
+        object.__setattr__(self, "optional_strings", tuple(c for c in strings if c not in required))
+        object.__setattr__(self, "required_other", tuple(sorted(self.required_claims - handled)))
+
+    @property
+    def is_rfc9068(self) -> bool:
+        """False when the profile accepts tokens RFC 9068 §4 would refuse."""
+        return (
+            self.token_types == {AT_JWT}
+            and self.audience_claim == "aud"
+            and self.client_id_claim == "client_id"
+            and {"client_id", "jti"} <= self.required_claims
+        )
+
+
+def media_type(typ: str) -> str:
+    """A ``typ`` value compared as RFC 7515 §4.1.9 says: case-insensitively, with the
+    ``application/`` prefix optional."""
+    typ = typ.lower()
+    return typ[len("application/") :] if typ.startswith("application/") else typ
 
 
 @dataclass(frozen=True)
@@ -62,6 +122,7 @@ class Config:
 
     issuers: Mapping[str, IssuerConfig]
     algorithms: frozenset[str]  # allowed for at least one issuer
+    token_types: frozenset[str | None]  # accepted by at least one issuer
     realm: str
     leeway: int
     token_methods: frozenset[str]
@@ -224,7 +285,8 @@ class _Reader:
             if why:
                 ok = False
                 self.problem("E005", f"The JWKS_URI of {issuer!r} is not valid: {why}.", "")
-        if not ok:
+        profile = self.profile(issuer, options)
+        if not ok or profile is None:
             return None
         assert isinstance(issuer, str) and isinstance(audiences, (list, tuple))
         return IssuerConfig(
@@ -233,7 +295,64 @@ class _Reader:
             jwks_uri=jwks_uri,
             algorithms=frozenset(algorithms),
             allow_http=allow_http,
+            **profile,
         )
+
+    def profile(self, issuer: object, options: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The issuer-profile options of ``options`` as IssuerConfig fields (E018)."""
+        result: dict[str, Any] = {}
+        bad: list[str] = []
+
+        def name(option: str, field_name: str) -> None:
+            if option in options:
+                value = options[option]
+                if isinstance(value, str) and value:
+                    result[field_name] = value
+                else:
+                    bad.append(f"{option} must be a non-empty claim name")
+
+        name("AUDIENCE_CLAIM", "audience_claim")
+        name("CLIENT_ID_CLAIM", "client_id_claim")
+        name("SCOPE_CLAIM", "scope_claim")
+        name("ROLES_CLAIM", "roles_claim")
+        if "TOKEN_TYPES" in options:
+            types = options["TOKEN_TYPES"]
+            if (
+                isinstance(types, (list, tuple))
+                and types
+                and all(t is None or (isinstance(t, str) and _QUOTED_VALUE.match(t)) for t in types)
+            ):
+                result["token_types"] = frozenset(None if t is None else media_type(t) for t in types)
+            else:
+                bad.append("TOKEN_TYPES must be a non-empty list of typ values (None: no typ header)")
+        if "SCOPE_FORMAT" in options:
+            if options["SCOPE_FORMAT"] in ("string", "array"):
+                result["scope_format"] = options["SCOPE_FORMAT"]
+            else:
+                bad.append('SCOPE_FORMAT must be "string" or "array"')
+        if "REQUIRED_CLAIMS" in options:
+            claims = options["REQUIRED_CLAIMS"]
+            if isinstance(claims, (list, tuple)) and all(isinstance(c, str) and c for c in claims):
+                result["required_claims"] = frozenset(claims)
+            else:
+                bad.append("REQUIRED_CLAIMS must be a list of claim names")
+        else:
+            result["required_claims"] = frozenset({result.get("client_id_claim", "client_id"), "jti"})
+        if "REQUIRED_CLAIM_VALUES" in options:
+            values = options["REQUIRED_CLAIM_VALUES"]
+            if isinstance(values, Mapping) and all(
+                isinstance(k, str) and k and isinstance(v, str) for k, v in values.items()
+            ):
+                result["required_claim_values"] = tuple(sorted(values.items()))
+            else:
+                bad.append("REQUIRED_CLAIM_VALUES must be a dict of claim name to string value")
+        for problem in bad:
+            self.problem(
+                "E018",
+                f"JWT_AT_ISSUERS[{issuer!r}]: {problem}.",
+                "See the provider recipes in the documentation (docs/providers.rst).",
+            )
+        return None if bad else result
 
     def integer(self, name: str, low: int, high: int, id: str) -> int:
         value = self.setting(name)
@@ -302,6 +421,7 @@ class _Reader:
         return Config(
             issuers=issuers,
             algorithms=frozenset().union(*(i.algorithms for i in issuers.values())),
+            token_types=frozenset().union(*(i.token_types for i in issuers.values())),
             realm=realm,
             leeway=leeway,
             token_methods=frozenset(methods),

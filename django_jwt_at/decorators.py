@@ -68,7 +68,7 @@ class _Requirements:
         age = checked_max_age(max_age)
         self.scopes = ScopeRequirement(all_scopes) if all_scopes else None
         self.any_scopes = ScopeRequirement(alternatives, any_of=True) if alternatives else None
-        self.roles = ClaimValuesRequirement("roles", required_roles) if required_roles else None
+        self.roles = ClaimValuesRequirement(None, required_roles) if required_roles else None
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:

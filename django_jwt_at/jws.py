@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .conf import SUPPORTED_ALGORITHMS, InputLimits, on_config_change
+from .conf import AT_JWT, SUPPORTED_ALGORITHMS, InputLimits, media_type, on_config_change
 from .errors import Description, InvalidToken
 
 _HEADER_CACHE_SIZE = 1024
+_AT_JWT_ONLY: frozenset[str | None] = frozenset({AT_JWT})
+_NOT_A_TYPE = "\x00"  # stands for a typ that is not a string: never accepted
 
 _B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # base64url to standard base64 (RFC 4648 §5 to §4), for the C decoder in binascii.
@@ -144,24 +146,26 @@ class JoseHeader:
 
     alg: str
     kid: str | None
+    typ: str | None  # normalised with media_type(); None when absent
     fields: Mapping[str, Any]
 
 
-def _is_at_jwt(typ: object) -> bool:
-    # RFC 9068 §4 and RFC 7515 §4.1.9: "at+jwt" or "application/at+jwt", compared as a
-    # media type (case-insensitively); no parameters (choice A-07).
-    if not isinstance(typ, str):
-        return False
-    typ = typ.lower()
-    return typ == "at+jwt" or typ == "application/at+jwt"
+def parse_header(segment: str, limits: InputLimits, token_types: frozenset[str | None] = _AT_JWT_ONLY) -> JoseHeader:
+    """Parse and check a protected header: typ, then alg, then crit and the rest (A-33).
 
-
-def parse_header(segment: str, limits: InputLimits) -> JoseHeader:
-    """Parse and check a protected header: typ, then alg, then crit and the rest (A-33)."""
+    ``typ`` must be one of ``token_types`` (normalised with :func:`media_type`; None stands
+    for no ``typ``): RFC 9068 §4 says ``at+jwt``, compared as a media type (choice A-07,
+    no parameters); issuer profiles may accept others, checked again per issuer.
+    """
     if len(segment) > limits.max_header_size:
         raise _malformed()
     fields = decode_json_object(segment, limits.max_json_depth)
-    if not _is_at_jwt(fields.get("typ")):
+    typ = fields.get("typ")
+    if typ is not None:
+        typ = media_type(typ) if isinstance(typ, str) else _NOT_A_TYPE
+    elif "typ" in fields:  # "typ": null is not "no typ"
+        typ = _NOT_A_TYPE
+    if typ not in token_types:
         raise InvalidToken(Description.TYP)
     alg = fields.get("alg")
     if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
@@ -179,21 +183,21 @@ def parse_header(segment: str, limits: InputLimits) -> JoseHeader:
         or (isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"))
     ):
         raise _malformed()
-    return JoseHeader(alg=alg, kid=kid, fields=MappingProxyType(fields))
+    return JoseHeader(alg=alg, kid=kid, typ=typ, fields=MappingProxyType(fields))
 
 
 _header_cache: dict[str, JoseHeader] = {}
 
 
-def cached_header(segment: str, limits: InputLimits) -> JoseHeader:
+def cached_header(segment: str, limits: InputLimits, token_types: frozenset[str | None] = _AT_JWT_ONLY) -> JoseHeader:
     """:func:`parse_header` memoised by segment: every token signed with one key repeats it.
 
     Only valid headers are kept, and the cache is bounded (emptied when full) and emptied
     when settings change (the limits may have).
     """
     header = _header_cache.get(segment)
-    if header is None:
-        header = parse_header(segment, limits)
+    if header is None or header.typ not in token_types:  # checked for other token types
+        header = parse_header(segment, limits, token_types)
         if len(_header_cache) >= _HEADER_CACHE_SIZE:
             _header_cache.clear()
         _header_cache[segment] = header
@@ -209,7 +213,7 @@ class CompactJWS(NamedTuple):
     signature: bytes
 
 
-def parse_compact(token: str, limits: InputLimits) -> CompactJWS:
+def parse_compact(token: str, limits: InputLimits, token_types: frozenset[str | None] = _AT_JWT_ONLY) -> CompactJWS:
     """Split and decode a compact JWS; no key or network is involved.
 
     JWE (five segments) is refused with its own description (choice A-31); the JSON
@@ -224,7 +228,7 @@ def parse_compact(token: str, limits: InputLimits) -> CompactJWS:
     if dots != 2:
         raise _malformed()
     header_segment, payload_segment, signature_segment = token.split(".")
-    header = cached_header(header_segment, limits)
+    header = cached_header(header_segment, limits, token_types)
     claims = decode_json_object(payload_segment, limits.max_json_depth)
     signature = b64url_decode(signature_segment)
     signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")

@@ -174,12 +174,13 @@ class HasAnyScope(HasScope):
 
 
 class HasRole(TokenRequirementPermission):
-    """The ``roles`` claim (RFC 9068 §2.2.3.1; or ``claim``, e.g. ``"groups"`` or
-    ``"entitlements"``) must contain every one of ``roles``. Failure: 403
+    """The roles claim must contain every one of ``roles``: ``roles`` (RFC 9068 §2.2.3.1)
+    or the issuer profile's ``ROLES_CLAIM``, unless ``claim`` names another (e.g.
+    ``"groups"``, ``"entitlements"`` or a dotted path). Failure: 403
     ``insufficient_scope`` without a ``scope`` parameter (choice A-14)."""
 
     roles: ClassVar[Iterable[str]] = ()
-    claim: str = "roles"
+    claim: str | None = None
 
     def __init__(self, *roles: str, claim: str | None = None) -> None:
         values = checked_values("role", roles or self.roles)

@@ -78,11 +78,11 @@ class ClaimValuesRequirement:
     scope would help, and a 401 would make clients refresh in a loop.
     """
 
-    claim: str
+    claim: str | None  # None: the issuer profile's roles claim (AccessToken.roles)
     values: tuple[str, ...]
 
     def check(self, token: AccessToken) -> InsufficientScope | None:
-        present = token.claim_values(self.claim)
+        present = token.roles if self.claim is None else token.claim_values(self.claim)
         if present is not None and present.issuperset(self.values):
             return None
         return InsufficientScope()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conf import IssuerConfig
 
 
 class AccessToken:
@@ -22,7 +25,7 @@ class AccessToken:
         header: Mapping[str, Any],
         claims: Mapping[str, Any],
         *,
-        issuer: str,
+        issuer: IssuerConfig,
         expires_at: float,
         not_before: float | None,
     ) -> None:
@@ -46,7 +49,7 @@ class AccessToken:
     @property
     def issuer(self) -> str:
         """``iss``: the configured issuer identifier it matched exactly."""
-        return self._issuer
+        return self._issuer.issuer
 
     @property
     def subject(self) -> str:
@@ -54,31 +57,47 @@ class AccessToken:
         return self._claims["sub"]  # type: ignore[no-any-return]
 
     @property
-    def client_id(self) -> str:
-        """``client_id``: the OAuth client the token was issued to (RFC 8693 §4.3)."""
-        return self._claims["client_id"]  # type: ignore[no-any-return]
+    def client_id(self) -> str | None:
+        """``client_id`` (RFC 8693 §4.3; the issuer profile may name another claim, such as
+        ``azp``): the OAuth client the token was issued to. None only when the profile
+        does not require it and the token has none."""
+        return self._claims.get(self._issuer.client_id_claim)
 
     @property
     def audience(self) -> tuple[str, ...]:
-        """``aud`` as a tuple, one of which is this resource server."""
-        aud = self._claims["aud"]
+        """``aud`` (or the profile's audience claim) as a tuple, one of which is this
+        resource server."""
+        aud = self._claims[self._issuer.audience_claim]
         return (aud,) if isinstance(aud, str) else tuple(aud)
 
     @property
     def scopes(self) -> frozenset[str]:
-        """The space-delimited ``scope`` claim as a set (RFC 9068 §2.2.3, RFC 6749 §3.3);
-        empty without one."""
+        """The ``scope`` claim as a set (RFC 9068 §2.2.3, RFC 6749 §3.3); empty without
+        one. The issuer profile may name another claim (``scp``) and an array shape."""
         scopes = self._scopes
         if scopes is None:
-            scope = self._claims.get("scope")
-            # Delimited by the space character only (RFC 6749 §3.3), not by other whitespace.
-            scopes = self._scopes = frozenset(s for s in scope.split(" ") if s) if scope else frozenset()
+            scope = self._claims.get(self._issuer.scope_claim)
+            if not scope:
+                scopes = frozenset()
+            elif isinstance(scope, str):
+                # Delimited by the space character only (RFC 6749 §3.3), not by other whitespace.
+                scopes = frozenset(s for s in scope.split(" ") if s)
+            else:
+                scopes = frozenset(scope)
+            self._scopes = scopes
         return scopes
 
     @property
-    def jti(self) -> str:
-        """``jti``: the token's unique identifier."""
-        return self._claims["jti"]  # type: ignore[no-any-return]
+    def roles(self) -> frozenset[str] | None:
+        """The roles claim of the issuer profile (``roles`` by default, RFC 9068
+        §2.2.3.1; or a path such as ``realm_access.roles``), as :meth:`claim_values`."""
+        return self.claim_values(self._issuer.roles_claim)
+
+    @property
+    def jti(self) -> str | None:
+        """``jti``: the token's unique identifier. None only when the issuer profile does
+        not require it and the token has none."""
+        return self._claims.get("jti")
 
     @property
     def issued_at(self) -> float:
@@ -117,8 +136,17 @@ class AccessToken:
     def claim_values(self, name: str) -> frozenset[str] | None:
         """The strings of a list-valued claim such as ``roles``, ``groups`` or
         ``entitlements`` (RFC 9068 §2.2.3.1); None when it is absent or not a list of
-        strings, so that a check depending on it fails closed."""
-        value = self._claims.get(name)
+        strings, so that a check depending on it fails closed.
+
+        ``name`` is a claim name or, when no claim has that exact name, a dotted path
+        through objects (``realm_access.roles``). Exact names come first so that
+        namespaced claims such as ``https://example.com/roles`` work.
+        """
+        value: Any = self._claims.get(name)
+        if value is None and name not in self._claims and "." in name:
+            value = self._claims
+            for part in name.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return frozenset(value)
         return None

@@ -18,10 +18,6 @@ from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
-#: RFC 9068 §2.2 REQUIRED string claims (choice A-08), and optional string claims this
-#: library reads (``scope``: RFC 8693 §4.2, choice A-15; ``acr``: RFC 9068 §2.2.1).
-_REQUIRED_STRINGS = ("sub", "client_id", "jti")
-_OPTIONAL_STRINGS = ("scope", "acr")
 
 
 def _numeric_date(value: object) -> float:
@@ -54,7 +50,7 @@ def validate_access_token(
         cached = cache.get(digest, config=config, key_sets=key_sets, now=now)
         if cached is not None:
             return cached
-    jws = parse_compact(raw, config.limits)
+    jws = parse_compact(raw, config.limits, config.token_types)
     header = jws.header
     claims = jws.claims
     if header.alg not in config.algorithms:  # no issuer accepts it (choice A-33)
@@ -66,6 +62,8 @@ def validate_access_token(
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
     if issuer is None:
         raise InvalidToken(Description.ISS)
+    if header.typ not in issuer.token_types:  # the issuer's profile (docs/providers.rst)
+        raise InvalidToken(Description.TYP)
     if header.alg not in issuer.algorithms:
         raise InvalidToken(Description.ALG)
     keys = key_sets.find(issuer, header.kid, header.alg, config)
@@ -76,8 +74,8 @@ def validate_access_token(
         raise InvalidToken(Description.SIGNATURE)
 
     # RFC 9068 §4 step 4 and RFC 7519 §4.1.3: aud is a string or an array of strings,
-    # compared exactly; one of them must be ours.
-    aud = claims.get("aud")
+    # compared exactly; one of them must be ours. (A profile may name another claim.)
+    aud = claims.get(issuer.audience_claim)
     if type(aud) is str:
         if aud not in issuer.audiences:
             raise InvalidToken(Description.AUD)
@@ -96,12 +94,23 @@ def validate_access_token(
     if _numeric_date(claims.get("iat")) > now + leeway:  # choice A-10
         raise InvalidToken(Description.IAT)
 
-    # RFC 9068 §2.2 REQUIRED claims (choice A-08) and the types of the optional ones we use.
-    for name in _REQUIRED_STRINGS:
+    # RFC 9068 §2.2 REQUIRED claims (choice A-08) and the types of the optional ones we use,
+    # as the issuer's profile names them.
+    for name in issuer.required_strings:
         if type(claims.get(name)) is not str:
             raise InvalidToken(Description.CLAIMS)
-    for name in _OPTIONAL_STRINGS:
+    for name in issuer.optional_strings:
         if name in claims and type(claims[name]) is not str:
+            raise InvalidToken(Description.CLAIMS)
+    for name in issuer.required_other:
+        if name not in claims:
+            raise InvalidToken(Description.CLAIMS)
+    for name, value in issuer.required_claim_values:
+        if claims.get(name) != value:
+            raise InvalidToken(Description.CLAIMS)
+    if issuer.scope_format == "array" and issuer.scope_claim in claims:
+        scopes = claims[issuer.scope_claim]
+        if type(scopes) is not list or not all(type(s) is str for s in scopes):
             raise InvalidToken(Description.CLAIMS)
     if "auth_time" in claims:
         _numeric_date(claims["auth_time"])
@@ -113,7 +122,7 @@ def validate_access_token(
     token = AccessToken(
         header.fields,
         MappingProxyType(claims),
-        issuer=issuer.issuer,
+        issuer=issuer,
         expires_at=expires_at,
         not_before=not_before,
     )
