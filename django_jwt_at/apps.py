@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core import checks
 
 
@@ -16,3 +16,5 @@ class DjangoJwtAtConfig(AppConfig):
         checks.register(check_settings)
         checks.register(check_authentication_order)
         checks.register(check_issuers_reachable, deploy=True)
+        if apps.is_installed("drf_spectacular"):
+            from . import openapi  # noqa: F401  (registers the drf-spectacular extension)

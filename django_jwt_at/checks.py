@@ -16,16 +16,17 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
 from . import clock
-from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config
+from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config, read_openapi_security_scheme
 from .discovery import discover
 from .fetch import FetchError, fetch_json
 from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018) and relaxed issuer
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E040) and relaxed issuer
     profiles (W002)."""
     config, problems = read_config()
+    problems += read_openapi_security_scheme()[1]
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
     if "query" in config.token_methods and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
         messages.append(

@@ -26,6 +26,7 @@ token of another (RFC 8725 §3.8, C-8414-14).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import threading
@@ -473,11 +474,28 @@ class KeySetStatus:
         )
 
 
+@dataclass
+class _InstalledKeys(IssuerKeys):
+    """A key set given by :meth:`KeySetRegistry.install`: never fetched, never expires."""
+
+    text: str = ""
+
+    def find(self, kid: str | None, alg: str, config: Config) -> tuple[VerificationKey, ...]:
+        assert self.key_set is not None
+        return self.key_set.find(kid, alg)
+
+    def status(self, config: Config, *, refresh: bool) -> KeySetStatus:
+        assert self.key_set is not None
+        entry = {"text": self.text, "fetched_at": self.key_set.fetched_at, "expires_at": self.key_set.expires_at}
+        return KeySetStatus.from_entry(self.issuer, config, None, entry, None)
+
+
 class KeySetRegistry:
     """Key-set state of every configured issuer in this process."""
 
     def __init__(self) -> None:
         self._issuers: dict[str, IssuerKeys] = {}
+        self._installed: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def _state(self, issuer: IssuerConfig) -> IssuerKeys:
@@ -488,12 +506,46 @@ class KeySetRegistry:
             with self._lock:
                 state = self._issuers.get(issuer.issuer)
                 if state is None or state.issuer != issuer:
-                    state = self._issuers[issuer.issuer] = IssuerKeys(issuer)
+                    state = self._issuers[issuer.issuer] = self._new_state(issuer)
         return state
 
     def current(self, issuer: IssuerConfig) -> KeySet | None:
         """The key set of ``issuer`` held in this process now, if any; never fetches."""
         return self._state(issuer).key_set
+
+    def _new_state(self, issuer: IssuerConfig) -> IssuerKeys:
+        text = self._installed.get(issuer.issuer)
+        if text is None:
+            return IssuerKeys(issuer)
+        now = clock.now()
+        try:
+            key_set = build_key_set(
+                issuer, parse_document(f"the installed key set of {issuer.issuer}", text, None), now, math.inf
+            )
+        except FetchError as exc:
+            logger.warning("%s", exc)
+            key_set = KeySet(by_kid={}, by_alg={}, fetched_at=now, expires_at=math.inf)
+        return _InstalledKeys(issuer, key_set=key_set, text=text)
+
+    def install(self, issuer: str, jwks: Any) -> None:
+        """Use the JWK Set ``jwks`` (a dict) as the key set of the issuer identified by
+        ``issuer`` in this process, instead of fetching one, until :meth:`uninstall`.
+
+        For tests (:mod:`django_jwt_at.testing`): the keys are checked as fetched ones are
+        (unusable keys are dropped with a log record), never expire, are never refreshed (a
+        token with an unknown kid finds no key, without network), and stay installed
+        across settings changes.
+        """
+        text = json.dumps(jwks)
+        with self._lock:
+            self._installed[issuer] = text
+            self._issuers.pop(issuer, None)
+
+    def uninstall(self, issuer: str) -> None:
+        """Undo :meth:`install`: the issuer's key set is fetched again from then on."""
+        with self._lock:
+            self._installed.pop(issuer, None)
+            self._issuers.pop(issuer, None)
 
     def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
         """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""

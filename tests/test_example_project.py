@@ -58,3 +58,19 @@ def test_demo_walk_and_C_9470_18_step_up_loop() -> None:
         'max_age="300"'
     ) in output
     assert 'error="invalid_request", error_description="The Authorization header is malformed"' in output
+
+
+def test_example_project_tests_with_the_testing_helpers() -> None:
+    # example_project/tests use django_jwt_at.testing through its pytest plugin (entry point).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=DEMO.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 passed" in result.stdout, result.stdout

@@ -1,0 +1,108 @@
+"""OpenAPI 3 for drf-spectacular: the security scheme of
+:class:`~django_jwt_at.authentication.JWTAccessTokenAuthentication` and, per operation, the
+scopes this package's permissions require.
+
+Loaded by the app when ``drf_spectacular`` is in ``INSTALLED_APPS`` (install the
+``openapi`` extra). The scheme is ``JWT_AT_OPENAPI_SECURITY_SCHEME``: by default
+``{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}``.
+
+The permissions of a view are read as a boolean formula over scopes, written in
+disjunctive normal form: each OpenAPI Security Requirement Object (OpenAPI 3.0.3 §4.7.30)
+lists the scopes that together suffice, and an operation's ``security`` lists the
+alternatives. ``HasScope("a", "b")`` and ``&`` put scopes into one requirement;
+``HasAnyScope`` and ``|`` make alternatives. Requirements that are not scopes (step-up,
+roles, ``~``, DRF's own permissions) need a token but add no scope.
+
+OpenAPI 3.0 allows scopes in a requirement only for ``oauth2`` and ``openIdConnect``
+schemes: with the default ``http`` scheme they are listed when ``OAS_VERSION`` is 3.1 or
+later (which allows role names there), and left out (``[]``) under 3.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.settings import spectacular_settings
+from rest_framework import permissions as drf
+
+from .conf import openapi_security_scheme
+from .permissions import AllOf, AnyOf, HasScope, HasScopeForMethod, _instance
+
+#: A formula in disjunctive normal form: alternatives, each the scopes it needs together.
+#: ``[()]`` is "any token", ``[]`` is "never granted".
+Alternatives = list[tuple[str, ...]]
+
+_ANY_TOKEN: Alternatives = [()]
+
+
+def _minimal(alternatives: Iterable[tuple[str, ...]]) -> Alternatives:
+    """Drop repeated alternatives and those that need more than another one (A | A&B = A)."""
+    unique = list(dict.fromkeys(alternatives))
+    return [a for a in unique if not any(set(b) < set(a) for b in unique)]
+
+
+def _all_of(operands: Iterable[Alternatives]) -> Alternatives:
+    result: Alternatives = [()]
+    for alternatives in operands:
+        result = [tuple(dict.fromkeys(a + b)) for a in result for b in alternatives]
+    return _minimal(result)
+
+
+def _any_of(operands: Iterable[Alternatives]) -> Alternatives:
+    return _minimal(a for alternatives in operands for a in alternatives)
+
+
+def required_scopes(permission: Any, request: Any, view: Any) -> Alternatives:
+    """The scope alternatives under which ``permission`` (an instance or class) can grant
+    ``request`` on ``view``."""
+    permission = _instance(permission) if isinstance(permission, type) else permission
+    if isinstance(permission, HasScope):
+        requirement = permission.requirement
+        return [(s,) for s in requirement.scopes] if requirement.any_of else [requirement.scopes]
+    if isinstance(permission, HasScopeForMethod):
+        found = permission._requirement(request, view)
+        return [found.scopes] if found is not None else []
+    if isinstance(permission, AllOf):
+        return _all_of(required_scopes(op, request, view) for op in permission.operands)
+    if isinstance(permission, AnyOf):
+        return _any_of(required_scopes(op, request, view) for op in permission.operands)
+    # DRF's own composition (a DRF permission class written first: IsAuthenticated & HasScope(...)).
+    if isinstance(permission, (drf.AND, drf.OR)):
+        operands = (required_scopes(getattr(permission, op), request, view) for op in ("op1", "op2"))
+        return _all_of(operands) if isinstance(permission, drf.AND) else _any_of(operands)
+    return list(_ANY_TOKEN)
+
+
+def view_scopes(view: Any) -> Alternatives:
+    """The scope alternatives of every permission of ``view`` together (DRF requires all)."""
+    return _all_of(required_scopes(p, view.request, view) for p in view.get_permissions())
+
+
+class JWTAccessTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """drf-spectacular extension for :class:`~django_jwt_at.authentication.JWTAccessTokenAuthentication`
+    and its subclasses. ``name`` is the key of the scheme in ``components.securitySchemes``;
+    to change it, subclass with ``priority = 1``."""
+
+    target_class = "django_jwt_at.authentication.JWTAccessTokenAuthentication"
+    match_subclasses = True
+    name = "jwtAccessToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return dict(openapi_security_scheme())
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[str]]]:
+        assert isinstance(self.name, str)
+        scheme_type = openapi_security_scheme()["type"]
+        if scheme_type == "http" and not _scopes_allowed_for_http():
+            return [{self.name: []}]
+        alternatives = view_scopes(auto_schema.view) or [()]
+        return [{self.name: list(scopes)} for scopes in alternatives]
+
+
+def _scopes_allowed_for_http() -> bool:
+    # OpenAPI 3.0.3 §4.7.30: "For other security scheme types, the array MUST be empty";
+    # 3.1 (§4.8.30) allows "a list of role names which are required for the execution".
+    version: Sequence[str] = str(spectacular_settings.OAS_VERSION).split(".")
+    return (int(version[0]), int(version[1])) >= (3, 1)

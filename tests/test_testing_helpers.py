@@ -1,0 +1,307 @@
+"""django_jwt_at.testing: what the test issuer mints validates through the real
+authentication class, its key set reaches the package without network (installed) or over
+loopback HTTP (served), overrides are undone, and the pytest plugin works in a project of
+its own (run in a subprocess) and loads without Django.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+
+from django_jwt_at.jwks import key_sets
+from django_jwt_at.testing import OMIT, TestIssuer, TestKey, auth_header, authenticate, override_issuers
+
+from .helpers import FX_ISS, NO_CREDENTIALS, insufficient_scope, invalid_token, json_body
+from .signing import b64url_decode
+
+ROOT = Path(__file__).resolve().parent.parent
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+@pytest.fixture(scope="module")
+def issuer() -> TestIssuer:
+    return TestIssuer(algorithms=("RS256", "PS256", "ES256"), scope="orders:read")
+
+
+def decode(token: str) -> tuple[dict, dict]:
+    header, claims, _ = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(claims))
+
+
+# --- what is minted ------------------------------------------------------------------------------
+
+
+def test_default_header_and_rfc_9068_claims(issuer, clock):
+    header, claims = decode(issuer.token())
+    key = issuer.key("RS256")
+    assert header == {"typ": "at+jwt", "alg": "RS256", "kid": key.kid}
+    assert set(claims) == {"iss", "sub", "aud", "client_id", "iat", "exp", "jti", "scope"}
+    assert claims["iss"] == "https://issuer.test"
+    assert claims["aud"] == "https://api.test"
+    assert (claims["sub"], claims["client_id"], claims["scope"]) == ("test-user", "test-client", "orders:read")
+    assert claims["iat"] == int(clock.t)  # the package's clock, not the wall clock
+    assert claims["exp"] == int(clock.t) + 300
+    assert decode(issuer.token())[1]["jti"] != claims["jti"]
+
+
+def test_overrides_omit_and_scope_lists(issuer):
+    header, claims = decode(
+        issuer.token({"https://example.com/roles": ["a"]}, header={"kid": OMIT, "x": 1}, scope=["a", "b"], aud=OMIT)
+    )
+    assert header == {"typ": "at+jwt", "alg": "RS256", "x": 1}
+    assert claims["scope"] == "a b"
+    assert "aud" not in claims
+    assert claims["https://example.com/roles"] == ["a"]
+    header, _ = decode(issuer.token(alg="ES256"))
+    assert header == {"typ": "at+jwt", "alg": "ES256", "kid": issuer.key("ES256").kid}
+
+
+def test_sign_adds_nothing(issuer):
+    token = issuer.sign({"alg": "PS256"}, {"a": 1}, alg="PS256")
+    assert decode(token) == ({"alg": "PS256"}, {"a": 1})
+
+
+def test_jwks_is_public_and_kid_is_the_rfc_7638_thumbprint():
+    key = TestKey("RS256")
+    assert set(key.public_jwk()) == {"kty", "n", "e", "kid", "use", "alg"}
+    assert key.kid == key.thumbprint()
+
+    class RFC7638Example(TestKey):
+        def _public_members(self):
+            # RFC 7638 §3.1: the example RSA key and its SHA-256 thumbprint.
+            return {
+                "kty": "RSA",
+                "e": "AQAB",
+                "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc"
+                "_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Qv"
+                "zqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0f"
+                "M4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            }
+
+    assert RFC7638Example("RS256").kid == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_key_of_the_wrong_type_is_refused():
+    with pytest.raises(ValueError):
+        TestKey("ES256", private_key=TestKey("RS256").private_key)
+    with pytest.raises(ValueError):
+        TestKey("ES384", private_key=TestKey("ES256").private_key)
+    with pytest.raises(ValueError):
+        TestKey("HS256")
+
+
+# --- tokens validate through the authentication class ------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_minted_token_validates_installed(api, alg, outbound):
+    issuer = TestIssuer(algorithms=[alg])
+    with override_issuers(issuer):
+        response = api.get("/whoami", issuer.token())
+    assert response.status_code == 200, response.content
+    body = json_body(response)["auth"]
+    assert (body["issuer"], body["subject"], body["client_id"]) == ("https://issuer.test", "test-user", "test-client")
+    assert outbound == []  # installed: no lookup, no fetch
+
+
+def test_served_key_set_is_fetched_once(api, issuer, outbound):
+    with override_issuers(issuer, serve=True):
+        assert settings.JWT_AT_ISSUERS[issuer.issuer]["JWKS_URI"] == issuer.jwks_uri
+        assert api.get("/whoami", issuer.token()).status_code == 200
+        assert api.get("/whoami", issuer.token(alg="ES256")).status_code == 200
+        assert issuer.jwks_requests == 1
+    assert issuer.jwks_uri is None  # started by the override, stopped by it
+    assert set(outbound) == {"127.0.0.1"}
+
+
+def test_scopes_reach_the_permissions(api, issuer):
+    with issuer.configure():
+        assert api.get("/orders", issuer.token()).status_code == 200
+        response = api.get("/orders", issuer.token(scope=OMIT))
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == insufficient_scope("orders:read")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "description"),
+    [
+        ({"header": {"typ": "JWT"}}, "typ"),
+        ({"header": {"alg": "HS256"}}, "alg"),
+        ({"exp": 0, "iat": 0}, "expired"),
+        ({"aud": "https://other.test"}, "aud"),
+        ({"client_id": OMIT}, "claims"),
+    ],
+    ids=["typ", "alg", "exp", "aud", "required-claim"],
+)
+def test_the_package_stays_strict(api, issuer, overrides, description):
+    with override_issuers(issuer):
+        response = api.get("/whoami", issuer.token(**overrides))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == invalid_token(description)
+
+
+def test_another_issuers_key_under_the_same_name_is_refused(api, issuer, outbound):
+    impostor = TestIssuer(issuer.issuer, algorithms=["RS256"])
+    with override_issuers(issuer):
+        forged = api.get(
+            "/whoami", impostor.sign({"typ": "at+jwt", "alg": "RS256", "kid": issuer.key().kid}, issuer.claims())
+        )
+        unknown_kid = api.get("/whoami", impostor.token())
+    assert forged["WWW-Authenticate"] == invalid_token("signature")
+    assert unknown_kid.status_code == 401  # an installed key set is never refreshed
+    assert outbound == []
+
+
+def test_override_is_undone(api, issuer):
+    before = settings.JWT_AT_ISSUERS
+    with override_issuers(issuer, JWT_AT_REALM="tests"):
+        assert list(settings.JWT_AT_ISSUERS) == [issuer.issuer]
+        assert settings.JWT_AT_REALM == "tests"
+    assert settings.JWT_AT_ISSUERS == before
+    assert list(before) == [FX_ISS]
+    response = api.get("/whoami", issuer.token())
+    assert response["WWW-Authenticate"] == invalid_token("iss")
+
+
+def test_installed_keys_survive_other_setting_changes(api, issuer, outbound):
+    with override_issuers(issuer), override_settings(JWT_AT_LEEWAY=0):
+        assert api.get("/whoami", issuer.token()).status_code == 200
+    assert outbound == []
+
+
+def test_override_as_decorator(api, issuer):
+    @override_issuers(issuer)
+    def call():
+        return api.get("/whoami", issuer.token())
+
+    assert call().status_code == 200
+    assert key_sets._installed == {}
+
+
+# --- clients -----------------------------------------------------------------------------------------
+
+
+def test_authenticate_apiclient_and_django_client(api, issuer):
+    with override_issuers(issuer):
+        token = issuer.token()
+        assert authenticate(api.client, token) is api.client
+        assert api.get("/whoami", secrets=[token]).status_code == 200
+        authenticate(api.client, None)
+        response = api.get("/whoami")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == NO_CREDENTIALS
+
+        client = authenticate(Client(), token)
+        assert client.get("/whoami").status_code == 200
+        assert client.get("/whoami").status_code == 200
+        assert authenticate(client, None).get("/whoami").status_code == 401
+        assert Client().get("/whoami", headers=auth_header(token)).status_code == 200
+
+
+# --- the pytest plugin -------------------------------------------------------------------------------
+
+
+def _run_pytest(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+PROJECT = {
+    "pytest.ini": """
+        [pytest]
+        DJANGO_SETTINGS_MODULE = project_settings
+        pythonpath = .
+    """,
+    "project_settings.py": """
+        SECRET_KEY = "x"
+        INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework", "django_jwt_at"]
+        DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+        ROOT_URLCONF = "project_urls"
+        REST_FRAMEWORK = {
+            "DEFAULT_AUTHENTICATION_CLASSES": ["django_jwt_at.authentication.JWTAccessTokenAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        }
+        JWT_AT_ISSUERS = {"https://login.example.com": {"AUDIENCE": "https://api.example.com"}}
+    """,
+    "project_urls.py": """
+        from django.urls import path
+        from rest_framework.response import Response
+        from rest_framework.views import APIView
+        from django_jwt_at.permissions import HasScope
+
+        class Orders(APIView):
+            permission_classes = [HasScope("orders:read")]
+            def get(self, request):
+                return Response({"sub": request.auth.subject})
+
+        urlpatterns = [path("orders", Orders.as_view())]
+    """,
+    "test_orders.py": """
+        from django_jwt_at.testing import authenticate
+
+        def test_installed(jwt_at_issuer, jwt_at_client):
+            authenticate(jwt_at_client, jwt_at_issuer.token(scope="orders:read", sub="alice"))
+            response = jwt_at_client.get("/orders")
+            assert (response.status_code, response.json()) == (200, {"sub": "alice"})
+
+        def test_served(jwt_at_served_issuer, jwt_at_client):
+            authenticate(jwt_at_client, jwt_at_served_issuer.token(scope="other", alg="ES256"))
+            response = jwt_at_client.get("/orders")
+            assert response.status_code == 403
+            assert 'scope="orders:read"' in response["WWW-Authenticate"]
+            assert jwt_at_served_issuer.jwks_requests == 1
+
+        def test_no_token(jwt_at_issuer, jwt_at_client):
+            assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="api"'
+    """,
+}
+
+
+def test_plugin_fixtures_in_a_project(tmp_path):
+    for name, text in PROJECT.items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    result = _run_pytest(tmp_path, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+def test_plugin_loads_without_django(tmp_path):
+    (tmp_path / "test_plain.py").write_text("def test_plain():\n    assert 1 + 1 == 2\n")
+    result = _run_pytest(tmp_path, "-p", "no:django", "-q", "--fixtures")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for fixture in ("jwt_at_test_issuer", "jwt_at_issuer", "jwt_at_served_issuer", "jwt_at_client"):
+        assert fixture in result.stdout
+    result = _run_pytest(tmp_path, "-p", "no:django", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, django_jwt_at.testing.pytest_plugin; print(sorted(m for m in "
+            "('django', 'cryptography', 'jose', 'rest_framework', 'requests') if m in sys.modules))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"
