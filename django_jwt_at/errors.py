@@ -36,6 +36,8 @@ class Description(str, enum.Enum):
     ACR_MAX_AGE = "A different authentication level and more recent authentication are required"
     UNAVAILABLE = "The access token cannot be validated at the moment"
     NOT_AUTHENTICATED = "Authentication credentials were not provided."
+    USER_UNKNOWN = "The user of the access token is not known"
+    USER_DISABLED = "The user of the access token is disabled"
 
 
 class ProtocolError(Exception):
