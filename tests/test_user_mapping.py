@@ -274,9 +274,7 @@ def test_setting_selects_the_model_mapping_for_the_default_class(api, make_token
     assert json_body(response)["username"] == expected_username(FX_ISS, "user-123")
 
 
-def test_repeat_uses_the_same_row_and_updates_last_seen(
-    api, make_token, settings, clock, django_assert_num_queries
-):
+def test_repeat_uses_the_same_row_and_updates_last_seen(api, make_token, settings, clock, django_assert_num_queries):
     settings.JWT_AT_CREATE_USERS = True
     first = json_body(api.get("/model-pk", make_token()))
     link = TokenSubject.objects.get()
