@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
@@ -13,10 +12,9 @@ from .conf import get_config
 from .errors import ProtocolError
 from .exceptions import AccessTokenError
 from .request_auth import authenticate_request
+from .signals import token_rejected, token_validated
 from .tokens import AccessToken
 from .users import ModelUserMapping, UserMapping
-
-logger = logging.getLogger(__name__)
 
 
 class JWTAccessTokenAuthentication(BaseAuthentication):
@@ -26,7 +24,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
     (no ``Authorization``, another scheme, or a disabled token method used alone), so the
     next authentication class can try; ``(user, AccessToken)`` for a valid token; and
     raises :class:`~django_jwt_at.exceptions.AccessTokenError` otherwise, which DRF
-    answers with the RFC 6750 status, challenge and JSON body.
+    answers with the RFC 6750 status, challenge and JSON body. Each outcome is logged and
+    sent as :data:`~django_jwt_at.signals.access_token_validated` or
+    :data:`~django_jwt_at.signals.access_token_rejected`.
 
     Hooks for subclasses: :attr:`user_mapping_class` (or, for full control,
     :meth:`get_user`) maps a validated token to ``request.user``.
@@ -38,15 +38,16 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
         config = get_config()
+        token: AccessToken | None = None
         try:
             token = authenticate_request(request._request, config)
             if token is None:
                 return None
             user = self.get_user(token)
         except ProtocolError as error:
-            # The description is a fixed text: it never contains the token (RFC 6750 §5.3).
-            logger.debug("Access token rejected: %s (%s)", error.code, error.description.value)
+            token_rejected(type(self), request, error, token.issuer if token is not None else None)
             raise AccessTokenError(error, config) from None
+        token_validated(type(self), request, token)
         return user, token
 
     def get_user(self, token: AccessToken) -> Any:

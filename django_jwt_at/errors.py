@@ -48,6 +48,10 @@ class ProtocolError(Exception):
 
     code: str = ""
     status: int = 400
+    #: The configured issuer of the refused token, when the refusal came after the issuer
+    #: was found in ``JWT_AT_ISSUERS`` (never a value read from an untrusted token); for
+    #: the ``access_token_rejected`` signal and log records.
+    issuer: str | None = None
 
     def __init__(self, description: Description) -> None:
         super().__init__(description.value)
