@@ -576,3 +576,14 @@ def test_migrations_created_the_table():
     from django.db import connection
 
     assert TokenSubject._meta.db_table in connection.introspection.table_names()
+
+
+def test_works_without_time_zone_support(api, make_token, settings, clock):
+    settings.USE_TZ = False
+    settings.JWT_AT_CREATE_USERS = True
+    assert api.get("/model-pk", make_token()).status_code == 200
+    clock.advance(61)
+    assert api.get("/model-pk", make_token()).status_code == 200
+    link = TokenSubject.objects.get()
+    assert link.last_seen.tzinfo is None
+    assert (link.last_seen - link.created).total_seconds() == 61
