@@ -8,6 +8,7 @@ from django.core import checks
 
 class DjangoJwtAtConfig(AppConfig):
     name = "django_jwt_at"
+    default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "JWT access tokens (RFC 9068)"
 
     def ready(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
@@ -13,10 +12,9 @@ from .conf import get_config
 from .errors import ProtocolError
 from .exceptions import AccessTokenError
 from .request_auth import authenticate_request
+from .signals import token_rejected, token_validated
 from .tokens import AccessToken
-from .users import AccessTokenUser
-
-logger = logging.getLogger(__name__)
+from .users import ModelUserMapping, UserMapping
 
 
 class JWTAccessTokenAuthentication(BaseAuthentication):
@@ -26,34 +24,52 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
     (no ``Authorization``, another scheme, or a disabled token method used alone), so the
     next authentication class can try; ``(user, AccessToken)`` for a valid token; and
     raises :class:`~django_jwt_at.exceptions.AccessTokenError` otherwise, which DRF
-    answers with the RFC 6750 status, challenge and JSON body.
+    answers with the RFC 6750 status, challenge and JSON body. Each outcome is logged and
+    sent as :data:`~django_jwt_at.signals.access_token_validated` or
+    :data:`~django_jwt_at.signals.access_token_rejected`.
 
-    Hooks for subclasses: :meth:`get_user` maps a validated token to ``request.user``.
+    Hooks for subclasses: :attr:`user_mapping_class` (or, for full control,
+    :meth:`get_user`) maps a validated token to ``request.user``.
     """
+
+    #: The :class:`~django_jwt_at.users.UserMapping` subclass that maps tokens to users;
+    #: None means the ``JWT_AT_USER_MAPPING`` setting.
+    user_mapping_class: type[UserMapping] | None = None
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
         config = get_config()
+        token: AccessToken | None = None
         try:
             token = authenticate_request(request._request, config)
             if token is None:
                 return None
             user = self.get_user(token)
         except ProtocolError as error:
-            # The description is a fixed text: it never contains the token (RFC 6750 §5.3).
-            logger.debug("Access token rejected: %s (%s)", error.code, error.description.value)
+            token_rejected(type(self), request, error, token.issuer if token is not None else None)
             raise AccessTokenError(error, config) from None
+        token_validated(type(self), request, token)
         return user, token
 
     def get_user(self, token: AccessToken) -> Any:
-        """Return ``request.user`` for a validated token.
+        """Return ``request.user`` for a validated token, from :attr:`user_mapping_class`.
 
-        The default is a stateless :class:`~django_jwt_at.users.AccessTokenUser` (no
-        database query). Override to map tokens to local users; raise
-        ``django_jwt_at.errors.InvalidToken(Description.CLAIMS)`` when the token names no
-        acceptable user, so the client gets a 401 ``invalid_token`` (RFC 8725 §3.8).
+        The default mapping gives a stateless :class:`~django_jwt_at.users.AccessTokenUser`
+        (or an :class:`~django_jwt_at.users.AccessTokenClient` for a client-credentials
+        token), with no database query. An override that finds no acceptable user raises
+        ``django_jwt_at.errors.InvalidToken``, so the client gets a 401 ``invalid_token``
+        (RFC 8725 §3.8).
         """
-        return AccessTokenUser(token)
+        mapping = self.user_mapping_class or get_config().user_mapping
+        return mapping().get_user(token)
 
     def authenticate_header(self, request: Request) -> str:
         """The error-free challenge DRF sends with 401s for missing credentials."""
         return bearer_challenge(get_config())
+
+
+class ModelBackedJWTAccessTokenAuthentication(JWTAccessTokenAuthentication):
+    """:class:`JWTAccessTokenAuthentication` with ``request.user`` the Django user linked
+    to the token's issuer and subject (:class:`~django_jwt_at.users.ModelUserMapping`).
+    Users are created on first sight when ``JWT_AT_CREATE_USERS`` is True."""
+
+    user_mapping_class = ModelUserMapping

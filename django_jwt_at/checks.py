@@ -1,10 +1,10 @@
 """System checks: every configuration error is reported by ``manage.py check`` with a hint.
 
 ``django_jwt_at.E0xx`` are the problems found by :func:`django_jwt_at.conf.read_config`
-(the same reader the runtime uses, which refuses to run with any of them), plus E014;
-``django_jwt_at.W001`` warns about the authentication class order, W002 about issuer
-profiles that accept tokens RFC 9068 refuses. E015, a deployment
-check (``manage.py check --deploy``), fetches every issuer's metadata and key set.
+(the same reader the runtime uses, which refuses to run with any of them; E050-E052 are
+the user-mapping settings), plus E014; ``django_jwt_at.W001`` warns about the
+authentication class order, W002 about issuer profiles that accept tokens RFC 9068
+refuses. E015, a deployment check (``manage.py check --deploy``), fetches every issuer's metadata and key set.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E040) and relaxed issuer
-    profiles (W002)."""
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E040, E050-E052)
+    and relaxed issuer profiles (W002)."""
     config, problems = read_config()
     problems += read_openapi_security_scheme()[1]
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]

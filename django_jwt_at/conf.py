@@ -19,6 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .users import ISSUER_MAX_LENGTH, ModelUserMapping, UserMapping
 
 #: Signature algorithms this package can verify (RFC 7518 §3, RFC 8037 §3.1).
 SUPPORTED_ALGORITHMS = frozenset(
@@ -137,6 +140,8 @@ class Config:
     jwks_max_stale: int
     limits: InputLimits
     token_cache_size: int
+    user_mapping: type[UserMapping]
+    create_users: bool
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,8 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_MAX_HEADER_SIZE": 1024,
     "JWT_AT_MAX_JSON_DEPTH": 16,
     "JWT_AT_TOKEN_CACHE_SIZE": 1024,
+    "JWT_AT_USER_MAPPING": "django_jwt_at.users.StatelessUserMapping",
+    "JWT_AT_CREATE_USERS": False,
 }
 
 
@@ -361,6 +368,40 @@ class _Reader:
             return int(DEFAULTS[name])
         return value
 
+    def user_mapping(self, issuers: Mapping[str, IssuerConfig]) -> type[UserMapping]:
+        path = self.setting("JWT_AT_USER_MAPPING")
+        mapping: object = None
+        if isinstance(path, str):
+            try:
+                mapping = import_string(path)
+            except ImportError:
+                mapping = None
+        if not isinstance(mapping, type) or not issubclass(mapping, UserMapping):
+            self.problem(
+                "E050",
+                f"JWT_AT_USER_MAPPING {path!r} is not the dotted path of a UserMapping subclass.",
+                "Use 'django_jwt_at.users.StatelessUserMapping' (the default), "
+                "'django_jwt_at.users.ModelUserMapping' or a subclass of either.",
+            )
+            return import_string(str(DEFAULTS["JWT_AT_USER_MAPPING"]))  # type: ignore[no-any-return]
+        if issubclass(mapping, ModelUserMapping):
+            for issuer in issuers:
+                if len(issuer) > ISSUER_MAX_LENGTH:
+                    self.problem(
+                        "E052",
+                        f"The issuer identifier {issuer!r} is longer than {ISSUER_MAX_LENGTH} characters, "
+                        "which the model-backed user mapping cannot store.",
+                        "Use the stateless user mapping for this issuer's tokens.",
+                    )
+        return mapping
+
+    def boolean(self, name: str, id: str) -> bool:
+        value = self.setting(name)
+        if not isinstance(value, bool):
+            self.problem(id, f"{name} must be True or False.", "")
+            return bool(DEFAULTS[name])
+        return value
+
     def read(self) -> Config:
         issuers = self.issuers()
         leeway = self.integer("JWT_AT_LEEWAY", 0, MAX_LEEWAY, "E007")
@@ -440,6 +481,8 @@ class _Reader:
                 max_json_depth=self.integer("JWT_AT_MAX_JSON_DEPTH", 2, 64, "E016"),
             ),
             token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
+            user_mapping=self.user_mapping(issuers),
+            create_users=self.boolean("JWT_AT_CREATE_USERS", "E051"),
         )
 
 

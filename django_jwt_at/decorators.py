@@ -45,6 +45,7 @@ from .requirements import (
     checked_values,
     combine,
 )
+from .signals import token_rejected, token_validated
 from .tokens import AccessToken
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
@@ -115,15 +116,26 @@ def access_token_required(
             raise AccessTokenError(AuthenticationRequired())
         error = requirements.check(token, get_config())
         if error is not None:
+            token_rejected(authentication_class, request, error, token.issuer)
             raise AccessTokenError(error)
 
     def authenticate_and_authorize(request: HttpRequest, config: Config) -> ProtocolError | None:
-        token = authenticate_request(request, config)
-        if token is None:
-            return AuthenticationRequired()
-        request.user = authentication_class().get_user(token)
+        token: AccessToken | None = None
+        try:
+            token = authenticate_request(request, config)
+            if token is None:
+                return AuthenticationRequired()
+            user = authentication_class().get_user(token)
+        except ProtocolError as exc:
+            token_rejected(authentication_class, request, exc, token.issuer if token is not None else None)
+            return exc
+        token_validated(authentication_class, request, token)
+        request.user = user
         request.auth = token  # type: ignore[attr-defined]
-        return requirements.check(token, config)
+        error = requirements.check(token, config)
+        if error is not None:
+            token_rejected(authentication_class, request, error, token.issuer)
+        return error
 
     def decorate(view_func: ViewFunc) -> ViewFunc:
         if iscoroutinefunction(view_func):
@@ -134,11 +146,9 @@ def access_token_required(
                     check_drf(request)
                     return await view_func(request, *args, **kwargs)
                 config = get_config()
-                try:
-                    # Key fetches and a database-backed get_user block: not on the event loop.
-                    error = await sync_to_async(authenticate_and_authorize)(request, config)
-                except ProtocolError as exc:
-                    error = exc
+                # Key fetches, a database-backed get_user and signal receivers block: not
+                # on the event loop.
+                error = await sync_to_async(authenticate_and_authorize)(request, config)
                 if error is not None:
                     return _error_response(config, error)
                 return await view_func(request, *args, **kwargs)
@@ -152,10 +162,7 @@ def access_token_required(
                 check_drf(request)
                 return view_func(request, *args, **kwargs)
             config = get_config()
-            try:
-                error = authenticate_and_authorize(request, config)
-            except ProtocolError as exc:
-                error = exc
+            error = authenticate_and_authorize(request, config)
             if error is not None:
                 return _error_response(config, error)
             return view_func(request, *args, **kwargs)

@@ -36,6 +36,8 @@ class Description(str, enum.Enum):
     ACR_MAX_AGE = "A different authentication level and more recent authentication are required"
     UNAVAILABLE = "The access token cannot be validated at the moment"
     NOT_AUTHENTICATED = "Authentication credentials were not provided."
+    USER_UNKNOWN = "The user of the access token is not known"
+    USER_DISABLED = "The user of the access token is disabled"
 
 
 class ProtocolError(Exception):
@@ -46,6 +48,10 @@ class ProtocolError(Exception):
 
     code: str = ""
     status: int = 400
+    #: The configured issuer of the refused token, when the refusal came after the issuer
+    #: was found in ``JWT_AT_ISSUERS`` (never a value read from an untrusted token); for
+    #: the ``access_token_rejected`` signal and log records.
+    issuer: str | None = None
 
     def __init__(self, description: Description) -> None:
         super().__init__(description.value)

@@ -46,6 +46,7 @@ from .requirements import (
     checked_values,
     combine,
 )
+from .signals import token_rejected
 from .tokens import AccessToken
 
 #: Outcome of a DRF permission operand that said no: DRF's own denial applies.
@@ -124,6 +125,9 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
         if outcome is None:
             return True
         if isinstance(outcome, ProtocolError):
+            token = request.auth
+            if isinstance(token, AccessToken):  # a request without a token rejected no token
+                token_rejected(type(self), request, outcome, token.issuer)
             raise AccessTokenError(outcome)
         return False
 

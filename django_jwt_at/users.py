@@ -1,46 +1,62 @@
-"""The stateless user behind a validated access token."""
+"""Who a validated access token stands for: ``request.user``.
+
+A :class:`UserMapping` turns an :class:`~django_jwt_at.tokens.AccessToken` into the
+principal a view sees. Two come with the package:
+
+* :class:`StatelessUserMapping` (the default): an :class:`AccessTokenUser` built from the
+  token alone, no database query;
+* :class:`ModelUserMapping`: the Django user linked to the token's (issuer, subject)
+  through :class:`~django_jwt_at.models.TokenSubject`, optionally created on first sight.
+
+Both map client-credentials tokens (no end user: ``sub`` is the client, RFC 9068 §2.2) to
+an :class:`AccessTokenClient`, never to a user row. No mapping lets a token make a request
+act as staff or superuser.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+
+from . import clock
+from .errors import Description, InvalidToken
 from .tokens import AccessToken
 
+logger = logging.getLogger(__name__)
 
-class AccessTokenUser:
-    """A user built from an access token alone: no database query, no row.
+#: Longest issuer identifier and subject the TokenSubject table stores.
+ISSUER_MAX_LENGTH = 255
+SUBJECT_MAX_LENGTH = 255
 
-    ``is_authenticated`` is True; the user is never staff or superuser and has no Django
-    permissions, whatever the token says. ``pk``/``id``/``username`` are the ``sub`` claim,
-    which is unique only within its issuer (RFC 9068 §2.2): compare users with ``==``,
-    which takes the issuer into account.
-    """
+#: Fields a mapping never lets claims or a sync hook change (they would grant privileges).
+PROTECTED_FIELDS = ("is_staff", "is_superuser")
+
+
+class _StatelessPrincipal:
+    """Common part of the principals that have no database row: authenticated, active,
+    never staff or superuser, no Django permissions."""
 
     is_active = True
     is_staff = False
     is_superuser = False
     is_anonymous = False
     is_authenticated = True
+    username: str
 
     def __init__(self, token: AccessToken) -> None:
         self.token = token
         self.issuer = token.issuer
-        self.pk = self.id = self.username = token.subject
 
     def __str__(self) -> str:
         return self.username
-
-    def __repr__(self) -> str:
-        return f"<AccessTokenUser iss={self.issuer!r} sub={self.username!r}>"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AccessTokenUser):
-            return NotImplemented
-        return (self.issuer, self.username) == (other.issuer, other.username)
-
-    def __hash__(self) -> int:
-        return hash((self.issuer, self.username))
 
     def get_username(self) -> str:
         return self.username
@@ -78,7 +94,248 @@ class AccessTokenUser:
         return False
 
     def save(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("an AccessTokenUser has no database row")
+        raise NotImplementedError(f"an {type(self).__name__} has no database row")
 
     def delete(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("an AccessTokenUser has no database row")
+        raise NotImplementedError(f"an {type(self).__name__} has no database row")
+
+
+class AccessTokenUser(_StatelessPrincipal):
+    """A user built from an access token alone: no database query, no row.
+
+    ``is_authenticated`` is True; the user is never staff or superuser and has no Django
+    permissions, whatever the token says. ``pk``/``id``/``username`` are the ``sub`` claim,
+    which is unique only within its issuer (RFC 9068 §2.2): compare users with ``==``,
+    which takes the issuer into account.
+    """
+
+    def __init__(self, token: AccessToken) -> None:
+        super().__init__(token)
+        self.pk = self.id = self.username = token.subject
+
+    def __repr__(self) -> str:
+        return f"<AccessTokenUser iss={self.issuer!r} sub={self.username!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AccessTokenUser):
+            return NotImplemented
+        return (self.issuer, self.username) == (other.issuer, other.username)
+
+    def __hash__(self) -> int:
+        return hash((self.issuer, self.username))
+
+
+class AccessTokenClient(_StatelessPrincipal):
+    """The principal of a token that has no end user (client credentials grant): the
+    client application itself (RFC 9068 §2.2: ``sub`` then identifies the client).
+
+    ``is_authenticated`` is True; never staff or superuser, no Django permissions, no
+    database row. ``pk``/``id``/``username``/``client_id`` are the ``client_id`` claim,
+    unique within its issuer: ``==`` compares issuer and client. An AccessTokenClient
+    never equals an :class:`AccessTokenUser`, so code that expects a person can tell.
+    """
+
+    def __init__(self, token: AccessToken) -> None:
+        super().__init__(token)
+        self.pk = self.id = self.username = self.client_id = token.client_id
+
+    def __repr__(self) -> str:
+        return f"<AccessTokenClient iss={self.issuer!r} client_id={self.client_id!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AccessTokenClient):
+            return NotImplemented
+        return (self.issuer, self.client_id) == (other.issuer, other.client_id)
+
+    def __hash__(self) -> int:
+        return hash((self.issuer, self.client_id))
+
+
+class UserMapping:
+    """Maps a validated access token to ``request.user``.
+
+    :meth:`get_user` sends client-credentials tokens (:meth:`is_client`) to
+    :meth:`get_client` and every other token to :meth:`get_end_user`. A method that finds
+    no acceptable principal raises :class:`~django_jwt_at.errors.InvalidToken`, which the
+    client gets as a 401 ``invalid_token`` (RFC 6750 §3.1). Instances are created per
+    request; subclasses configure themselves with class attributes.
+    """
+
+    def get_user(self, token: AccessToken) -> Any:
+        if self.is_client(token):
+            return self.get_client(token)
+        return self.get_end_user(token)
+
+    def is_client(self, token: AccessToken) -> bool:
+        """True when the token has no end user: ``sub`` equals ``client_id`` (RFC 9068
+        §2.2, client credentials grant)."""
+        return token.subject == token.client_id
+
+    def get_client(self, token: AccessToken) -> Any:
+        """The principal of a client-credentials token: an :class:`AccessTokenClient`."""
+        return AccessTokenClient(token)
+
+    def get_end_user(self, token: AccessToken) -> Any:
+        """The principal of a token issued to an end user."""
+        raise NotImplementedError
+
+
+class StatelessUserMapping(UserMapping):
+    """The default: an :class:`AccessTokenUser` (or :class:`AccessTokenClient`), no
+    database query."""
+
+    def get_end_user(self, token: AccessToken) -> Any:
+        return AccessTokenUser(token)
+
+
+def _now() -> datetime:
+    moment = datetime.fromtimestamp(clock.now(), tz=timezone.utc)
+    if settings.USE_TZ:
+        return moment
+    from django.utils.timezone import make_naive
+
+    return make_naive(moment)
+
+
+class ModelUserMapping(UserMapping):
+    """The Django user linked to the token's (issuer, ``sub``) by a
+    :class:`~django_jwt_at.models.TokenSubject` row.
+
+    A subject is unique only within its issuer (RFC 9068 §2.2), so the link is keyed by
+    both: the same ``sub`` from two issuers is two users. Unknown subjects are refused
+    with 401 ``invalid_token`` ("The user of the access token is not known") unless
+    :attr:`create_users` (or ``JWT_AT_CREATE_USERS``) is set, in which case a new user is
+    created with the name :meth:`make_username` gives; an existing user is never linked
+    by name. A linked user whose ``is_active`` is False is refused with 401
+    ``invalid_token`` ("The user of the access token is disabled").
+
+    :meth:`sync_user` copies claims into the user on every request (the default copies
+    nothing); changed fields are saved. ``is_staff`` and ``is_superuser`` are never
+    written by the mapping, whatever the hook sets, and the user returned has both False
+    in memory: a request authenticated by an access token never acts as staff or
+    superuser.
+
+    Costs one query per request (the link and the user, joined), plus an update of
+    ``last_seen`` at most every :attr:`last_seen_interval` seconds. The ORM is
+    synchronous: call it from sync code (DRF views are) or through ``sync_to_async``.
+    """
+
+    #: Create a user on first sight of a subject; None means ``JWT_AT_CREATE_USERS``.
+    create_users: ClassVar[bool | None] = None
+    #: ``last_seen`` is written when it is at least this many seconds old.
+    last_seen_interval: ClassVar[int] = 60
+    #: Prefix of the user names :meth:`make_username` generates.
+    username_prefix: ClassVar[str] = "jwt."
+
+    def get_end_user(self, token: AccessToken) -> Any:
+        from .models import TokenSubject
+
+        if len(token.issuer) > ISSUER_MAX_LENGTH:
+            raise ImproperlyConfigured(
+                f"django_jwt_at.E052: issuer identifiers longer than {ISSUER_MAX_LENGTH} characters "
+                "cannot be stored by ModelUserMapping"
+            )
+        if len(token.subject) > SUBJECT_MAX_LENGTH or not token.subject:
+            raise InvalidToken(Description.USER_UNKNOWN)
+        now = _now()
+        link = self._find_link(token)
+        if link is None:
+            if not self._creates_users():
+                raise InvalidToken(Description.USER_UNKNOWN)
+            user = self._create(token, now)
+            if user is not None:
+                return self._checked(user)
+            # Lost a race with a concurrent first request: use the row it created.
+            link = self._find_link(token)
+            if link is None:
+                raise InvalidToken(Description.USER_UNKNOWN)
+        user = link.user
+        if not getattr(user, "is_active", True):
+            raise InvalidToken(Description.USER_DISABLED)
+        if now - link.last_seen >= timedelta(seconds=self.last_seen_interval):
+            TokenSubject.objects.filter(pk=link.pk).update(last_seen=now)
+            link.last_seen = now
+        self._sync_existing(user, token)
+        return self._checked(user)
+
+    def make_username(self, token: AccessToken) -> str:
+        """The user name of a new user: :attr:`username_prefix` and 32 base32 characters
+        of SHA-256 over the length-prefixed issuer and subject. It cannot collide across
+        issuers (the issuer is part of the hashed input) and holds no claim text."""
+        data = f"{len(token.issuer)}:{token.issuer}{token.subject}".encode()
+        digest = base64.b32encode(hashlib.sha256(data).digest()).decode("ascii").lower()
+        return self.username_prefix + digest[:32]
+
+    def new_user(self, token: AccessToken) -> Any:
+        """An unsaved user for a subject seen for the first time, with an unusable
+        password (the user signs in at the authorization server, never here)."""
+        from django.contrib.auth import get_user_model
+
+        model = get_user_model()
+        user = model(**{model.USERNAME_FIELD: self.make_username(token)})
+        user.set_unusable_password()
+        return user
+
+    def sync_user(self, user: Any, token: AccessToken, *, created: bool) -> None:
+        """Copy claims into ``user`` (unsaved changes; the mapping saves the fields that
+        changed). Called on every request, ``created`` True on first sight. The default
+        does nothing. Changes to ``is_staff`` and ``is_superuser`` are discarded."""
+
+    def _find_link(self, token: AccessToken) -> Any:
+        from .models import TokenSubject
+
+        return TokenSubject.objects.select_related("user").filter(issuer=token.issuer, subject=token.subject).first()
+
+    def _creates_users(self) -> bool:
+        if self.create_users is not None:
+            return self.create_users
+        from .conf import get_config
+
+        return get_config().create_users
+
+    def _create(self, token: AccessToken, now: datetime) -> Any:
+        """Create the user and its link in one transaction; None when a concurrent request
+        (or an existing user with the generated name) got there first."""
+        from .models import TokenSubject
+
+        user = self.new_user(token)
+        self.sync_user(user, token, created=True)
+        for name in PROTECTED_FIELDS:
+            if hasattr(user, name):
+                setattr(user, name, False)
+        try:
+            with transaction.atomic():
+                user.save()
+                TokenSubject.objects.create(
+                    issuer=token.issuer, subject=token.subject, user=user, created=now, last_seen=now
+                )
+        except IntegrityError:
+            logger.warning(
+                "Could not create a user for a new token subject (concurrent creation or user name taken)",
+                extra={"reason": "user_create_conflict", "issuer": token.issuer},
+            )
+            return None
+        if not getattr(user, "is_active", True):
+            raise InvalidToken(Description.USER_DISABLED)
+        return user
+
+    def _sync_existing(self, user: Any, token: AccessToken) -> None:
+        fields = [f for f in user._meta.concrete_fields if not f.primary_key]
+        before = {f.attname: getattr(user, f.attname) for f in fields}
+        self.sync_user(user, token, created=False)
+        for name in PROTECTED_FIELDS:
+            if name in before:
+                setattr(user, name, before[name])
+        changed = [f.name for f in fields if getattr(user, f.attname) != before[f.attname]]
+        if changed:
+            user.save(update_fields=changed)
+        if not getattr(user, "is_active", True):
+            raise InvalidToken(Description.USER_DISABLED)
+
+    def _checked(self, user: Any) -> Any:
+        # Claims never grant staff or superuser; a row that has them (set by an
+        # administrator) does not act as such on a token-authenticated request.
+        for name in PROTECTED_FIELDS:
+            if getattr(user, name, False):
+                setattr(user, name, False)
+        return user

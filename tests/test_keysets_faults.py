@@ -48,7 +48,13 @@ def assert_unavailable(response, retry_after=None):
 
 
 def jwt_at_records(caplog, level):
-    return [r for r in caplog.get_records("call") if r.name.startswith("django_jwt_at") and r.levelno == level]
+    """Records of the package's modules; the per-request audit records of the logger
+    ``django_jwt_at`` itself are asserted in test_signals."""
+    return [
+        r
+        for r in caplog.get_records("call")
+        if r.name.startswith("django_jwt_at.") and r.levelno == level
+    ]
 
 
 def no_tracebacks(caplog):
