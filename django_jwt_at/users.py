@@ -137,7 +137,7 @@ class AccessTokenClient(_StatelessPrincipal):
 
     def __init__(self, token: AccessToken) -> None:
         super().__init__(token)
-        self.pk = self.id = self.username = self.client_id = token.client_id
+        self.pk = self.id = self.username = self.client_id = token.subject  # equal to client_id here (RFC 9068 §2.2)
 
     def __repr__(self) -> str:
         return f"<AccessTokenClient iss={self.issuer!r} client_id={self.client_id!r}>"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .conf import Config
-from .errors import Description, InvalidToken
+from .conf import Config, IssuerConfig
+from .errors import Description, InvalidToken, ProtocolError
 from .jwks import KeySetRegistry
-from .jws import parse_compact
+from .jws import CompactJWS, parse_compact
+from .keys import VerificationKey
 from .token_cache import VerifiedTokenCache
 from .tokens import AccessToken
 
@@ -62,6 +63,31 @@ def validate_access_token(
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
     if issuer is None:
         raise InvalidToken(Description.ISS)
+    try:
+        token, verified_by = _check_trusted(jws, issuer, config, key_sets, now)
+    except ProtocolError as exc:
+        exc.issuer = issuer.issuer  # a configured identifier: safe to report (signals, logs)
+        raise
+    if digest:
+        cache.put(  # type: ignore[union-attr]  # digest is set only with a cache
+            digest,
+            token,
+            issuer=issuer,
+            kid=jws.header.kid,
+            alg=jws.header.alg,
+            key=verified_by,
+            key_sets=key_sets,
+            max_size=config.token_cache_size,
+        )
+    return token
+
+
+def _check_trusted(
+    jws: CompactJWS, issuer: IssuerConfig, config: Config, key_sets: KeySetRegistry, now: float
+) -> tuple[AccessToken, VerificationKey]:
+    """The checks that come once the issuer is trusted; returns the token and its key."""
+    header = jws.header
+    claims = jws.claims
     if header.typ not in issuer.token_types:  # the issuer's profile (docs/providers.rst)
         raise InvalidToken(Description.TYP)
     if header.alg not in issuer.algorithms:
@@ -126,15 +152,4 @@ def validate_access_token(
         expires_at=expires_at,
         not_before=not_before,
     )
-    if digest:
-        cache.put(  # type: ignore[union-attr]  # digest is set only with a cache
-            digest,
-            token,
-            issuer=issuer,
-            kid=header.kid,
-            alg=header.alg,
-            key=verified_by,
-            key_sets=key_sets,
-            max_size=config.token_cache_size,
-        )
-    return token
+    return token, verified_by

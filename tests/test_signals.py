@@ -210,6 +210,9 @@ AUTH_REJECTIONS = {
 }
 
 
+AFTER_TRUSTED_ISSUER = {"bad_signature", "bad_audience", "expired", "not_yet_valid", "issued_in_future", "bad_claims"}
+
+
 @pytest.mark.parametrize("case", list(AUTH_REJECTIONS), ids=list(AUTH_REJECTIONS))
 def test_rejected_token_sends_rejected_with_exact_kwargs(api, make_token, recorder, caplog, case):
     factory, reason, status, level = AUTH_REJECTIONS[case]
@@ -221,11 +224,12 @@ def test_rejected_token_sends_rejected_with_exact_kwargs(api, make_token, record
     assert sender is AUTH
     assert set(kwargs) == {"request", "reason", "issuer", "error", "status"}
     assert isinstance(kwargs["request"], Request)
-    # Validation does not report the issuer of a refused token (yet); an attacker's iss
-    # must never show up here in any case.
+    # The issuer is reported once the token's iss matched a configured one; an attacker's
+    # iss never shows up.
+    issuer = FX_ISS if case in AFTER_TRUSTED_ISSUER else None
     assert {k: kwargs[k] for k in ("reason", "issuer", "error", "status")} == {
         "reason": reason,
-        "issuer": None,
+        "issuer": issuer,
         "error": "invalid_token",
         "status": status,
     }
@@ -233,7 +237,7 @@ def test_rejected_token_sends_rejected_with_exact_kwargs(api, make_token, record
     assert (record.levelno, record.reason, record.issuer, record.error, record.status) == (
         level,
         reason,
-        None,
+        issuer,
         "invalid_token",
         status,
     )
@@ -372,7 +376,7 @@ def test_plain_view_decorator_sends_both_signals(api, make_token, recorder, capl
     rejected = recorder.of(access_token_rejected)
     assert [(s, k["reason"], k["issuer"], k["status"]) for s, k in rejected] == [
         (AUTH, "insufficient_scope", FX_ISS, 403),
-        (AUTH, "expired", None, 401),
+        (AUTH, "expired", FX_ISS, 401),
     ]
     assert_nothing_leaks([ok, weak, expired], recorder, caplog)
 
