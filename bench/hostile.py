@@ -135,7 +135,6 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     server = JWKSServer()
     try:
-        # The corpus's fixture modules import DRF's test client: Django first.
         from tests import signing
 
         keys = {
@@ -154,6 +153,8 @@ def main() -> None:
                 FX_ISS: {"AUDIENCE": FX_AUD, "JWKS_URI": jwks_uri, "ALGORITHMS": ["RS256", "PS256", "ES256"]}
             }
         )
+        # Only now: the corpus imports the suite's fixture modules, which import DRF's test
+        # client, which needs configured settings.
         from django.http import HttpRequest
 
         import django_jwt_at.clock
