@@ -42,12 +42,16 @@ fuzz: $(STAMP)  ## fuzz the token validation for FUZZ_SECONDS seconds (default 6
 
 # Benchmarks (bench/README.md): every comparison interleaved in one process, medians of
 # repeated batches, ratios printed side by side; never part of `check`. BENCH_REPEATS,
-# BENCH_BATCH and BENCH_E2E_BATCH shorten or lengthen the run.
-bench: $(STAMP)  ## run the validator, scaling and end-to-end benchmarks
+# BENCH_BATCH, BENCH_E2E_BATCH and BENCH_HOSTILE_BATCH shorten or lengthen the run. Each
+# script also writes bench/results/<script>.json (BENCH_RESULTS: another directory), from
+# which bench/chart.py draws docs/_static/benchmark.svg.
+bench: $(STAMP)  ## run the validator, scaling, end-to-end and hostile-input benchmarks, then draw the chart
 	$(BIN)/python -c "import rest_framework_simplejwt, authlib, jwt, joserfc" 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/validators.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/chart.py
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache fuzz/.work

@@ -10,11 +10,17 @@ turn (the order rotates from one repeat to the next), each batch timed as a whol
 garbage collector paused, as ``timeit`` does; inputs are prepared before the clock starts.
 A table shows the median µs per operation over the repeats and the spread (interquartile
 range over the median); ratios are taken between medians.
+
+Results: besides printing its tables, every script records its rows, its targets and the
+environment (``record``, ``target``, ``print_versions``) and ends with ``write_results``,
+which writes ``bench/results/<script>.json`` (another directory with BENCH_RESULTS) for
+``bench/chart.py`` and the documentation.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import gc
 import json
 import logging
@@ -29,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -56,6 +63,10 @@ def env_int(name: str, default: int) -> int:
 REPEATS = env_int("BENCH_REPEATS", 21)
 #: Untimed rounds of every contender before the first timed one.
 WARMUP = env_int("BENCH_WARMUP", 1)
+#: Where ``write_results`` puts ``<script>.json``.
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
+#: What this process recorded: written by ``write_results``.
+_results: dict[str, Any] = {"environment": {}, "settings": {}, "tables": {}, "targets": []}
 
 
 # --- keys and tokens --------------------------------------------------------------------------
@@ -440,25 +451,75 @@ def target(label: str, value: float | None, limit: float, *, at_most: bool) -> N
         verdict = "met" if (value <= limit if at_most else value >= limit) else "NOT met"
     sign = "<=" if at_most else ">="
     print(f"  target {label}: {fmt_ratio(value)} (want {sign} {limit:g}x) {verdict}")
+    _results["targets"].append(
+        {"label": label, "value": value, "limit": limit, "at_most": at_most, "met": verdict == "met"}
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def print_versions(extra: Sequence[str] = ()) -> None:
     names = ["django-jwt-at", "cryptography", "Django", "djangorestframework", *extra]
-    parts = []
+    versions: dict[str, str | None] = {}
     for name in names:
         try:
-            parts.append(f"{name} {metadata.version(name)}")
+            versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            parts.append(f"{name} (not installed)")
+            versions[name] = None
     import sysconfig
 
     config_args = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
     build = "PGO" if "--enable-optimizations" in config_args else "no PGO"
     build += ", LTO" if "--with-lto" in config_args else ", no LTO"
+    _results["environment"] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "build": build,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "system": f"{platform.system()} {platform.release()}",
+        "repeats": REPEATS,
+        "warmup": WARMUP,
+        "versions": versions,
+    }
     print(
         f"Python {platform.python_version()} ({platform.python_implementation()}, {build}) on {platform.machine()}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(", ".join(parts))
+    print(", ".join(f"{name} {v}" if v else f"{name} (not installed)" for name, v in versions.items()))
     print(f"repeats {REPEATS} (+{WARMUP} warm-up), medians of per-batch µs/op; spread = IQR/median")
     sys.stdout.flush()
+
+
+# --- machine-readable results ----------------------------------------------------------------------
+
+
+def record(table_key: str, row: dict[str, Any]) -> None:
+    """Add ``row`` to the table ``table_key`` of this script's results."""
+    _results["tables"].setdefault(table_key, []).append(row)
+
+
+def record_settings(**values: Any) -> None:
+    """Script-specific knobs (batch sizes, limits) for the results file."""
+    _results["settings"].update(values)
+
+
+def write_results(script: str) -> Path:
+    """Write everything recorded to ``RESULTS_DIR/<script>.json`` and return its path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{script}.json"
+    document = {"script": script, "format": 1, **_results}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nresults: {path}")
+    return path

@@ -43,10 +43,13 @@ from _common import (
     new_signer,
     pool_size,
     print_versions,
+    record,
+    record_settings,
     spread,
     table,
     tampered,
     target,
+    write_results,
 )
 
 BATCH = env_int("BENCH_E2E_BATCH", 100)
@@ -88,6 +91,7 @@ def _install_views() -> None:
 def main() -> None:
     print("== bench/end_to_end.py: GET through Django's WSGI handler to a DRF view ==")
     print_versions(["djangorestframework-simplejwt", "PyJWT"])
+    record_settings(batch=BATCH)
     print(f"batch {BATCH} requests; 'x AllowAny' and 'x simplejwt' are throughput ratios (higher is better)")
 
     signer = new_signer("RS256", "rs256-1")
@@ -213,6 +217,17 @@ def main() -> None:
         rows = []
         for c in contenders:
             us = median(c)
+            record(
+                "rows",
+                {
+                    "name": c.name,
+                    "us": us,
+                    "rps": 1e6 / us,
+                    "spread": spread(c),
+                    "x_allowany": allow_any / us,
+                    "x_simplejwt": simplejwt / us,
+                },
+            )
             rows.append(
                 [
                     c.name,
@@ -234,6 +249,7 @@ def main() -> None:
         print(f"  (ours first-seen throughput / simplejwt: {fmt_ratio(simplejwt / first_seen)})")
     finally:
         server.close()
+    write_results("end_to_end")
 
 
 if __name__ == "__main__":

@@ -37,9 +37,12 @@ from _common import (
     pool_size,
     print_versions,
     raw_verifier,
+    record,
+    record_settings,
     spread,
     table,
     target,
+    write_results,
 )
 
 BATCH = env_int("BENCH_BATCH", 150)
@@ -58,6 +61,7 @@ def main() -> None:
     print("== bench/scaling.py: ours first-seen RS256, µs/op (lower is better) ==")
     print_versions()
     print(f"batch {BATCH} tokens; 'x base' = µs / base-row µs")
+    record_settings(batch=BATCH)
 
     signer = new_signer("RS256", "rs256-signer")
     decoys = [decoy_rsa_jwk(f"rs256-decoy-{i:03d}") for i in range(max(n for _, n, _, _ in ROWS) - 1)]
@@ -109,15 +113,20 @@ def main() -> None:
         base = median(contenders[0])
         rows = [[c.name, f"{median(c):.1f}", f"{spread(c):.0f}%", fmt_ratio(median(c) / base)] for c in contenders]
         table("RS256 first-seen", ["row", "µs/op", "spread", "x base"], rows)
+        for c in contenders:
+            record("rows", {"name": c.name, "us": median(c), "spread": spread(c), "x_base": median(c) / base})
         raw_base = median(references[0])
         rows = [[c.name, f"{median(c):.1f}", f"{spread(c):.0f}%", fmt_ratio(median(c) / raw_base)] for c in references]
         table("Reference: cryptography verify alone, same tokens", ["row", "µs/op", "spread", "x first"], rows)
+        for c in references:
+            record("reference", {"name": c.name, "us": median(c), "spread": spread(c), "x_first": median(c) / raw_base})
         print()
         print("Targets (issue 6):")
         for c in contenders[1:]:
             target(f"{c.name} / base", median(c) / base, 1.10, at_most=True)
     finally:
         server.close()
+    write_results("scaling")
 
 
 if __name__ == "__main__":

@@ -43,10 +43,13 @@ from _common import (
     pool_size,
     print_versions,
     raw_verifier,
+    record,
+    record_settings,
     same,
     spread,
     table,
     target,
+    write_results,
 )
 
 BATCH = env_int("BENCH_BATCH", 150)
@@ -132,6 +135,7 @@ def peers(alg: str, jwk: dict[str, str], jwks3: dict[str, Any], inputs: Any) -> 
 def main() -> None:
     print("== bench/validators.py: one token validated, µs/op (lower is better) ==")
     print_versions(["python-jose", "PyJWT", "joserfc", "Authlib"])
+    record_settings(batch=BATCH, algorithms=list(ALGORITHMS))
     print(f"batch {BATCH} tokens; ratios: 'x raw' = µs / raw verify µs, 'x ours' = µs / ours first-seen µs")
     warnings.filterwarnings("ignore", message=".*EdDSA is deprecated.*")  # joserfc warns on every EdDSA call
 
@@ -188,8 +192,20 @@ def main() -> None:
             for c in contenders:
                 if c.na:
                     rows.append([c.name, "n/a", "", "", "", c.na])
+                    record(alg, {"name": c.name, "us": None, "spread": None, "x_raw": None, "x_ours": None, "na": c.na})
                     continue
                 us = median(c)
+                record(
+                    alg,
+                    {
+                        "name": c.name,
+                        "us": us,
+                        "spread": spread(c),
+                        "x_raw": us / raw_us,
+                        "x_ours": us / ours_us,
+                        "na": None,
+                    },
+                )
                 rows.append(
                     [c.name, f"{us:.1f}", f"{spread(c):.0f}%", fmt_ratio(us / raw_us), fmt_ratio(us / ours_us), ""]
                 )
@@ -213,6 +229,7 @@ def main() -> None:
         target(f"fastest RS256 peer ({fastest.name}) / first-seen", median(fastest) / ours_rs, 1.25, at_most=False)
     finally:
         server.close()
+    write_results("validators")
 
 
 if __name__ == "__main__":
