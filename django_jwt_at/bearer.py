@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from .errors import Description, InvalidRequest
+from .conf import MAX_TOKEN_SIZE_LIMIT
+from .errors import Description, InvalidRequest, InvalidToken
 
 # RFC 9110 §11.1: auth-scheme = token; RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
 _SCHEME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BEARER_CREDENTIALS = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)\Z")
+# No value longer than this can hold a token any configuration accepts: such values are
+# refused from their scheme alone, without running the pattern over all of them.
+_LONGEST_VALUE = MAX_TOKEN_SIZE_LIMIT + 64
 
 
 def bearer_token_from_header(value: str | None) -> str | None:
@@ -28,6 +32,11 @@ def bearer_token_from_header(value: str | None) -> str | None:
     """
     if not value:
         return None
+    if len(value) > _LONGEST_VALUE:
+        scheme = _SCHEME.match(value, 0, 64)
+        if scheme is None or scheme.group().lower() != "bearer":
+            return None
+        raise InvalidToken(Description.MALFORMED_TOKEN)  # as any token over the size limit
     credentials = _BEARER_CREDENTIALS.match(value)
     if credentials is not None:
         return credentials.group(1)

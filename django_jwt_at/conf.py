@@ -55,6 +55,8 @@ CACHE_CONTROL_MIDDLEWARE = "django_jwt_at.middleware.AccessTokenCacheControlMidd
 _QUOTED_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+\Z")
 _URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
 MAX_LEEWAY = 300
+#: The largest JWT_AT_MAX_TOKEN_SIZE accepted (E016).
+MAX_TOKEN_SIZE_LIMIT = 65536
 
 
 @dataclass(frozen=True)
@@ -476,7 +478,7 @@ class _Reader:
             jwks_refresh_cooldown=self.integer("JWT_AT_JWKS_REFRESH_COOLDOWN", 1, day, "E013"),
             jwks_max_stale=self.integer("JWT_AT_JWKS_MAX_STALE", 0, 7 * day, "E013"),
             limits=InputLimits(
-                max_token_size=self.integer("JWT_AT_MAX_TOKEN_SIZE", 256, 65536, "E016"),
+                max_token_size=self.integer("JWT_AT_MAX_TOKEN_SIZE", 256, MAX_TOKEN_SIZE_LIMIT, "E016"),
                 max_header_size=self.integer("JWT_AT_MAX_HEADER_SIZE", 64, 8192, "E016"),
                 max_json_depth=self.integer("JWT_AT_MAX_JSON_DEPTH", 2, 64, "E016"),
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -80,35 +81,30 @@ _JSON = json.JSONDecoder(
 )
 
 
-def _valid_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")  # a lone surrogate (from an escape such as \uD800) fails here
-    except UnicodeEncodeError:
-        return False
+# On JSON text that parsed, every string is terminated, so this unrolled-loop pattern is
+# linear (on arbitrary text, a string pattern can backtrack quadratically).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_OBJECTS_AS_ARRAYS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(128) if b not in b"[]{}")
+_UNICODE_CHECK = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
+def _nested_deeper_than(text: str, max_depth: int) -> bool:
+    """Whether arrays and objects in the valid JSON ``text`` nest deeper than ``max_depth``.
+
+    Strings are removed, then everything but brackets, and objects are written as arrays
+    (the text is valid, so brackets pair up properly). One ``replace`` scan removes every
+    innermost pair and nothing else, that is one level, so anything left after
+    ``max_depth`` scans is deeper. A few C-level scans, whatever the shape of the text.
+    """
+    # Outside strings, JSON text is ASCII: structure, numbers, literals, whitespace.
+    stripped = _JSON_STRING.sub("", text).encode("ascii")
+    brackets = stripped.translate(_OBJECTS_AS_ARRAYS, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        brackets = brackets.replace(b"[]", b"")
+        if not brackets:
+            return False
     return True
-
-
-def _structure_problem(value: Any, max_depth: int, check_strings: bool) -> bool:
-    """True when containers in ``value`` nest deeper than ``max_depth``, or, with
-    ``check_strings``, a name or string is not valid Unicode (a lone surrogate escape:
-    RFC 8259 §8.2, RFC 7493 §2.1, RFC 8725 §3.7). Iterative: no recursion to exhaust."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > max_depth:
-                return True
-            for name, member in item.items():
-                if check_strings and not _valid_text(name):
-                    return True
-                stack.append((member, depth + 1))
-        elif isinstance(item, list):
-            if depth > max_depth:
-                return True
-            stack.extend((member, depth + 1) for member in item)
-        elif check_strings and isinstance(item, str) and not _valid_text(item):
-            return True
-    return False
 
 
 def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
@@ -117,8 +113,8 @@ def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
     finite numbers only, arrays and objects nested at most ``max_depth`` deep.
 
     The parser is linear and its own recursion bound raises RecursionError, which is
-    caught; the structure is walked only when the text has more brackets than
-    ``max_depth`` or a ``\\u`` escape, so ordinary tokens pay nothing for it.
+    caught. Only texts with a ``\\u`` escape are checked for lone surrogates, and only
+    texts with more brackets than ``max_depth`` for depth, so ordinary tokens pay nothing.
     """
     raw = b64url_decode(segment)
     try:
@@ -128,14 +124,15 @@ def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
         value, end = _JSON.raw_decode(text)
         if end != len(text):
             raise ValueError("data after the JSON value")
+        if "\\u" in text:
+            # A lone surrogate (from an escape such as \\uD800) cannot be encoded as UTF-8
+            # (RFC 8259 §8.2, RFC 7493 §2.1): UnicodeEncodeError is a ValueError.
+            _UNICODE_CHECK.encode(value).encode("utf-8")
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _malformed() from None
     if not isinstance(value, dict):
         raise _malformed()
-    check_strings = "\\u" in text
-    if (check_strings or text.count("[") + text.count("{") > max_depth) and _structure_problem(
-        value, max_depth, check_strings
-    ):
+    if text.count("[") + text.count("{") > max_depth and _nested_deeper_than(text, max_depth):
         raise _malformed()
     return value
 

@@ -45,6 +45,8 @@ def validate_access_token(
     §4 last paragraph) or KeySetUnavailable (the issuer's keys cannot be obtained,
     choice A-11).
     """
+    if len(raw) > config.limits.max_token_size:  # before hashing it (C-8725-25)
+        raise InvalidToken(Description.MALFORMED_TOKEN)
     digest = b""
     if cache is not None and config.token_cache_size:
         digest = cache.digest(raw)

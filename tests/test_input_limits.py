@@ -3,9 +3,14 @@ checked before decoding, answered 401 invalid_token "malformed", configurable, c
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from django_jwt_at.conf import get_config
 
@@ -74,3 +79,32 @@ def test_limits_out_of_range_are_E016(settings, name, value):
     assert "django_jwt_at.E016" in ids
     with pytest.raises(ImproperlyConfigured):
         get_config()
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\,:ab', max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"a', max_size=3), children, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(value=_json_values, indent=st.sampled_from([None, 1]), max_depth=st.integers(1, 12))
+def test_nesting_measure_agrees_with_the_parsed_structure(value, indent, max_depth):
+    """The text-based depth measure (strings removed, one bracket level per scan) gives the
+    same verdict as walking the parsed value, whatever brackets the strings hold."""
+    from django_jwt_at.jws import _nested_deeper_than
+
+    document = {"v": value}
+    text = json.dumps(document, indent=indent)
+    assert _nested_deeper_than(text, max_depth) == (_depth(document) > max_depth)
