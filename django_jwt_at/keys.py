@@ -51,13 +51,12 @@ class UnusableKey(Exception):
         self.private = private
 
 
-class RSAPKCS1Key(CryptographyRSAKey):  # type: ignore[misc]
-    """RSASSA-PKCS1-v1_5 verification (RFC 7518 §3.3) of a public key."""
+class _RSAVerify:
+    """RSA verification with padding and hash objects made once, at key preparation."""
 
-    def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
-        super().__init__(key, algorithm)
-        self._padding = padding.PKCS1v15()
-        self._hash = self.hash_alg()
+    prepared_key: rsa.RSAPublicKey
+    _padding: padding.AsymmetricPadding
+    _hash: hashes.HashAlgorithm
 
     def verify(self, msg: bytes, sig: bytes) -> bool:
         try:
@@ -65,6 +64,15 @@ class RSAPKCS1Key(CryptographyRSAKey):  # type: ignore[misc]
         except InvalidSignature:
             return False
         return True
+
+
+class RSAPKCS1Key(_RSAVerify, CryptographyRSAKey):  # type: ignore[misc]
+    """RSASSA-PKCS1-v1_5 verification (RFC 7518 §3.3) of a public key."""
+
+    def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
+        super().__init__(key, algorithm)
+        self._padding = padding.PKCS1v15()
+        self._hash = self.hash_alg()
 
 
 class ECDSAKey(CryptographyECKey):  # type: ignore[misc]
@@ -89,20 +97,13 @@ class ECDSAKey(CryptographyECKey):  # type: ignore[misc]
         return True
 
 
-class RSAPSSKey(Key):  # type: ignore[misc]
+class RSAPSSKey(_RSAVerify, Key):  # type: ignore[misc]
     """RSASSA-PSS verification (RFC 7518 §3.5: MGF1 with the same hash, salt = hash size)."""
 
     def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
         self.prepared_key = key
         self._hash = _HASHES[algorithm[2:]]()
         self._padding = padding.PSS(mgf=padding.MGF1(self._hash), salt_length=self._hash.digest_size)
-
-    def verify(self, msg: bytes, sig: bytes) -> bool:
-        try:
-            self.prepared_key.verify(sig, msg, self._padding, self._hash)
-        except InvalidSignature:
-            return False
-        return True
 
 
 class EdDSAKey(Key):  # type: ignore[misc]
