@@ -2,7 +2,7 @@
 
 Canonical form (conformance spec §0.3, choice A-05): one ``Bearer`` challenge whose
 parameters are quoted-strings joined by ``", "`` in the order realm, error,
-error_description, error_uri, scope, acr_values, max_age. ``realm`` is always present, so
+error_description, error_uri, scope, acr_values, max_age, resource_metadata. ``realm`` is always present, so
 the challenge is never bare (RFC 6750 §3: "one or more auth-param values").
 """
 
@@ -39,6 +39,8 @@ def bearer_challenge(config: Config, error: ProtocolError | None = None) -> str:
                 params.append(("acr_values", " ".join(error.acr_values)))
             if error.max_age is not None:
                 params.append(("max_age", str(error.max_age)))
+    if config.resource_metadata_url:  # RFC 9728 §5.1, on every challenge (choice A-27)
+        params.append(("resource_metadata", config.resource_metadata_url))
     for name, value in params:
         if not _SAFE_VALUE.match(value):
             raise ValueError(f"unsafe value for the {name} parameter of a challenge")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ CACHE_CONTROL_MIDDLEWARE = "django_jwt_at.middleware.AccessTokenCacheControlMidd
 # RFC 6750 §3: characters allowed inside quoted error / realm values, and inside error_uri.
 _QUOTED_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+\Z")
 _URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")  # RFC 6749 §3.3 scope-token
 MAX_LEEWAY = 300
 
 
@@ -76,6 +78,9 @@ class Config:
     jwks_max_stale: int
     limits: InputLimits
     token_cache_size: int
+    resource: str | None = None  # RFC 9728 §1.2 resource identifier (JWT_AT_RESOURCE)
+    resource_metadata_url: str | None = None  # RFC 9728 §3.1, derived from ``resource``
+    resource_metadata: Mapping[str, Any] = field(default_factory=dict)  # extra metadata fields
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,39 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_MAX_HEADER_SIZE": 1024,
     "JWT_AT_MAX_JSON_DEPTH": 16,
     "JWT_AT_TOKEN_CACHE_SIZE": 1024,
+    "JWT_AT_RESOURCE": None,
+    "JWT_AT_RESOURCE_METADATA": {},
 }
+
+#: RFC 9728 §3: the well-known URI suffix of protected resource metadata.
+METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+#: RFC 9728 §2 parameters that ``JWT_AT_RESOURCE_METADATA`` may set (others are refused,
+#: since this package derives them or they would contradict what it enforces).
+METADATA_URI_FIELDS = frozenset({"resource_documentation", "resource_policy_uri", "resource_tos_uri", "jwks_uri"})
+METADATA_LIST_FIELDS = frozenset(
+    {
+        "scopes_supported",
+        "authorization_servers",
+        "authorization_details_types_supported",
+        "resource_signing_alg_values_supported",
+    }
+)
+METADATA_FIELDS = (
+    METADATA_URI_FIELDS
+    | METADATA_LIST_FIELDS
+    | {
+        "resource_name",
+        "tls_client_certificate_bound_access_tokens",
+    }
+)
+
+
+def metadata_url(resource: str) -> str:
+    """The RFC 9728 §3.1 metadata URL of ``resource``: the well-known suffix inserted
+    between the host and the path, after dropping a terminating slash."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/") if parts.path != "/" else ""
+    return f"{parts.scheme}://{parts.netloc}{METADATA_WELL_KNOWN}{path}"
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -299,6 +336,7 @@ class _Reader:
                 f"<= JWT_AT_JWKS_MAX_TTL (now {min_ttl}, {default_ttl}, {max_ttl}).",
                 "",
             )
+        resource = self.resource()
         return Config(
             issuers=issuers,
             algorithms=frozenset().union(*(i.algorithms for i in issuers.values())),
@@ -320,7 +358,66 @@ class _Reader:
                 max_json_depth=self.integer("JWT_AT_MAX_JSON_DEPTH", 2, 64, "E016"),
             ),
             token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
+            resource=resource,
+            resource_metadata_url=metadata_url(resource) if resource else None,
+            resource_metadata=self.resource_metadata(),
         )
+
+    def resource(self) -> str | None:
+        resource = self.setting("JWT_AT_RESOURCE")
+        if resource is None:
+            return None
+        why = url_problem(resource, allow_http=False)
+        if why is None and urlsplit(resource).path.endswith("/") and urlsplit(resource).path != "/":
+            why = "its path must not end with a slash"
+        if why:
+            self.problem(
+                "E030",
+                f"JWT_AT_RESOURCE {resource!r} is not a valid resource identifier: {why}.",
+                "Use the https URL clients know this API by, without query or fragment (RFC 9728 §1.2).",
+            )
+            return None
+        assert isinstance(resource, str)
+        return resource
+
+    def resource_metadata(self) -> Mapping[str, Any]:
+        raw = self.setting("JWT_AT_RESOURCE_METADATA")
+        if not isinstance(raw, Mapping):
+            self.problem("E031", "JWT_AT_RESOURCE_METADATA must be a dict of RFC 9728 §2 parameters.", "")
+            return {}
+        result: dict[str, Any] = {}
+        for name, value in raw.items():
+            why = _metadata_field_problem(name, value)
+            if why:
+                self.problem(
+                    "E031",
+                    f"JWT_AT_RESOURCE_METADATA[{name!r}] is not valid: {why}.",
+                    f"Allowed: {sorted(METADATA_FIELDS)}; resource, authorization_servers (by default), "
+                    "bearer_methods_supported and the dpop_* parameters are derived from the other settings.",
+                )
+            else:
+                result[name] = list(value) if isinstance(value, (list, tuple)) else value
+        return MappingProxyType(result)
+
+
+def _metadata_field_problem(name: object, value: object) -> str | None:
+    if name not in METADATA_FIELDS:
+        return "it is not a parameter this setting may set"
+    if name == "resource_name":
+        return None if isinstance(value, str) and value else "it must be a non-empty string"
+    if name == "tls_client_certificate_bound_access_tokens":
+        return None if isinstance(value, bool) else "it must be True or False"
+    if name in METADATA_URI_FIELDS:
+        return url_problem(value, allow_http=False, allow_query=True)
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        return "it must be a non-empty list of strings"
+    if name == "authorization_servers":
+        return next((why for v in value if (why := url_problem(v, allow_http=False))), None)
+    if name == "resource_signing_alg_values_supported" and "none" in value:
+        return "'none' must not be used (RFC 9728 §2)"
+    if name == "scopes_supported" and not all(_SCOPE_TOKEN.match(v) for v in value):
+        return "a scope contains characters RFC 6749 §3.3 does not allow"
+    return None
 
 
 def read_config() -> tuple[Config, list[Problem]]:

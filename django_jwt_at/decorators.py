@@ -70,6 +70,8 @@ class _Requirements:
         self.any_scopes = ScopeRequirement(alternatives, any_of=True) if alternatives else None
         self.roles = ClaimValuesRequirement("roles", required_roles) if required_roles else None
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
+        #: The scopes listed in RFC 9728 metadata (``scopes_supported``).
+        self.advertised_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives)))
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
         errors: list[ProtocolError] = [
@@ -144,6 +146,7 @@ def access_token_required(
                 return await view_func(request, *args, **kwargs)
 
             async_view.csrf_exempt = True  # type: ignore[attr-defined]
+            async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -161,6 +164,7 @@ def access_token_required(
             return view_func(request, *args, **kwargs)
 
         sync_view.csrf_exempt = True  # type: ignore[attr-defined]
+        sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate

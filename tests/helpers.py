@@ -54,6 +54,7 @@ def bearer(
     acr_values: str | None = None,
     max_age: str | None = None,
     realm: str = REALM,
+    resource_metadata: str | None = None,
 ) -> str:
     """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted)."""
     params = [("realm", realm)]
@@ -64,6 +65,7 @@ def bearer(
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("resource_metadata", resource_metadata),
     ):
         if value is not None:
             params.append((name, value))

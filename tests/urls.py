@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("session-first/whoami", views.SessionFirstWhoAmIView.as_view()),
     path("basic-after-us", views.BasicAfterUsView.as_view()),
     path("local-user", views.LocalUserView.as_view()),
+    path("", include("django_jwt_at.urls")),
 ]
