@@ -8,11 +8,11 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from .challenges import bearer_challenge
+from .challenges import www_authenticate
 from .conf import get_config
 from .errors import ProtocolError
 from .exceptions import AccessTokenError
-from .request_auth import authenticate_request
+from .request_auth import authenticate_request, challenge_context, view_dpop_mode
 from .tokens import AccessToken
 from .users import AccessTokenUser
 
@@ -28,20 +28,24 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
     raises :class:`~django_jwt_at.exceptions.AccessTokenError` otherwise, which DRF
     answers with the RFC 6750 status, challenge and JSON body.
 
+    The DPoP mode (RFC 9449) is the view's ``dpop`` attribute (``"off"``, ``"optional"``,
+    ``"required"``), else ``JWT_AT_DPOP``.
+
     Hooks for subclasses: :meth:`get_user` maps a validated token to ``request.user``.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, AccessToken] | None:
         config = get_config()
         try:
-            token = authenticate_request(request._request, config)
+            mode = view_dpop_mode(_view(request), config)
+            token = authenticate_request(request._request, config, mode=mode)
             if token is None:
                 return None
             user = self.get_user(token)
         except ProtocolError as error:
             # The description is a fixed text: it never contains the token (RFC 6750 §5.3).
             logger.debug("Access token rejected: %s (%s)", error.code, error.description.value)
-            raise AccessTokenError(error, config) from None
+            raise AccessTokenError(error, config, challenge_context(request)) from None
         return user, token
 
     def get_user(self, token: AccessToken) -> Any:
@@ -55,5 +59,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         return AccessTokenUser(token)
 
     def authenticate_header(self, request: Request) -> str:
-        """The error-free challenge DRF sends with 401s for missing credentials."""
-        return bearer_challenge(get_config())
+        """The error-free challenges DRF sends with 401s for missing credentials."""
+        return www_authenticate(get_config(), None, challenge_context(request, _view(request)))
+
+
+def _view(request: Request) -> Any:
+    return (getattr(request, "parser_context", None) or {}).get("view")

@@ -22,7 +22,8 @@ from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014)."""
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016, E017, E030-E038) and
+    warn when DPoP is on without an external origin (W030)."""
     config, problems = read_config()
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
     if "query" in config.token_methods and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
@@ -31,6 +32,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 'JWT_AT_TOKEN_METHODS enables "query" but responses would not be marked private.',
                 hint=f"Add {CACHE_CONTROL_MIDDLEWARE!r} to MIDDLEWARE (RFC 6750 §2.3).",
                 id="django_jwt_at.E014",
+            )
+        )
+    if config.dpop_nonce and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
+        messages.append(
+            Error(
+                "JWT_AT_DPOP_NONCE is on but DRF responses would not carry the DPoP-Nonce header.",
+                hint=f"Add {CACHE_CONTROL_MIDDLEWARE!r} to MIDDLEWARE (RFC 9449 §9).",
+                id="django_jwt_at.E037",
+            )
+        )
+    if config.dpop_mode != "off" and config.dpop_origin is None and not problems:
+        messages.append(
+            Warning(
+                f"JWT_AT_DPOP is {config.dpop_mode!r} but no external origin is configured: "
+                "every DPoP proof will be refused (its htu cannot match).",
+                hint="Set JWT_AT_RESOURCE_URL (or JWT_AT_RESOURCE) to the origin clients use, e.g. "
+                "'https://api.example.com'; it is never taken from the Host header (RFC 9449 §4.3).",
+                id="django_jwt_at.W030",
             )
         )
     return messages

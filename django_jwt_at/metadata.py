@@ -107,7 +107,9 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
     """The metadata document (RFC 9728 §2) of the configured resource.
 
     Parameters with no value are omitted (RFC 9728 §3.2, choice A-28), except
-    ``bearer_methods_supported: []`` when no Bearer method is accepted.
+    ``bearer_methods_supported: []`` when no Bearer method is accepted (DPoP
+    ``required``). The DPoP parameters follow ``JWT_AT_DPOP``; a view's own mode is not
+    reflected.
     """
     assert config.resource is not None
     extra = dict(config.resource_metadata)
@@ -118,7 +120,13 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
     scopes = extra.pop("scopes_supported", None) or list(_scopes(urlconf))
     if scopes:
         document["scopes_supported"] = scopes
-    document["bearer_methods_supported"] = [m for m in _METHOD_ORDER if m in config.token_methods]
+    bearer = config.dpop_mode != "required"
+    document["bearer_methods_supported"] = [m for m in _METHOD_ORDER if bearer and m in config.token_methods]
+    if config.dpop_mode != "off":
+        # The same list as the algs of the DPoP challenge (RFC 9449 §7.1, C-9728-04).
+        document["dpop_signing_alg_values_supported"] = list(config.dpop_algorithms)
+    if config.dpop_mode == "required":
+        document["dpop_bound_access_tokens_required"] = True
     document.update(extra)
     result = {name: value for name, value in document.items() if value not in ("", None, [])}
     if not document["bearer_methods_supported"]:

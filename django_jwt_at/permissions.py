@@ -38,6 +38,7 @@ from . import clock
 from .conf import get_config
 from .errors import AuthenticationRequired, InsufficientScope, InsufficientUserAuthentication, ProtocolError
 from .exceptions import AccessTokenError
+from .request_auth import challenge_context
 from .requirements import (
     ClaimValuesRequirement,
     ScopeRequirement,
@@ -124,7 +125,7 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
         if outcome is None:
             return True
         if isinstance(outcome, ProtocolError):
-            raise AccessTokenError(outcome)
+            raise AccessTokenError(outcome, context=challenge_context(request, view))
         return False
 
 
