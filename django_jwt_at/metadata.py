@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.cache import patch_cache_control
@@ -94,6 +95,7 @@ _scopes_cache: dict[str | None, tuple[str, ...]] = {}
 
 
 def _scopes(urlconf: str | None) -> tuple[str, ...]:
+    urlconf = urlconf or settings.ROOT_URLCONF
     scopes = _scopes_cache.get(urlconf)
     if scopes is None:
         scopes = _scopes_cache[urlconf] = collect_scopes(urlconf)

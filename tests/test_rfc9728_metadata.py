@@ -109,6 +109,41 @@ def test_C_9728_03_extra_fields_and_configured_scopes(api, resource):
     }
 
 
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("off", {}),
+        ("optional", {"dpop_signing_alg_values_supported": ["ES256", "PS256"]}),
+        (
+            "required",
+            {"dpop_signing_alg_values_supported": ["ES256", "PS256"], "dpop_bound_access_tokens_required": True},
+        ),
+    ],
+    ids=["C-9728-04-off", "C-9728-04-optional", "C-9728-04-required"],
+)
+def test_C_9728_04_dpop_parameters_follow_the_mode(api, resource, mode, expected):
+    resource.JWT_AT_DPOP = mode
+    body = document(api.get(WELL_KNOWN))
+    assert {k: v for k, v in body.items() if k.startswith("dpop_")} == expected
+    if mode != "off":
+        # The same list as the algs of the DPoP challenge.
+        challenge = api.get("/orders")["WWW-Authenticate"]
+        assert f'algs="{" ".join(body["dpop_signing_alg_values_supported"])}"' in challenge
+
+
+def test_C_9728_04_algorithms_setting(api, resource):
+    resource.JWT_AT_DPOP = "optional"
+    resource.JWT_AT_DPOP_ALGORITHMS = ["PS256", "ES384"]
+    assert document(api.get(WELL_KNOWN))["dpop_signing_alg_values_supported"] == ["PS256", "ES384"]
+    assert 'DPoP algs="PS256 ES384"' in api.get("/orders")["WWW-Authenticate"]
+
+
+def test_C_9728_05_required_mode_has_no_bearer_methods(api, resource):
+    resource.JWT_AT_DPOP = "required"
+    body = document(api.get(WELL_KNOWN))
+    assert body["bearer_methods_supported"] == []
+
+
 @override_settings(ROOT_URLCONF="tests.metadata_only_urls")
 def test_C_9728_05_no_scopes_means_no_scopes_supported(api, resource):
     body = document(api.get(WELL_KNOWN))
@@ -216,6 +251,22 @@ def test_C_9728_10_same_status_and_params_without_resource_metadata(api, setting
     assert without.status_code == with_metadata.status_code == status
     assert without["WWW-Authenticate"] == bearer(**params)
     assert with_metadata["WWW-Authenticate"] == bearer(**params, resource_metadata=METADATA_URL)
+
+
+def test_C_9728_11_dpop_optional_both_challenges_carry_it(api, resource):
+    resource.JWT_AT_DPOP = "optional"
+    response = api.get("/orders")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == (
+        f'Bearer realm="api", resource_metadata="{METADATA_URL}", DPoP algs="ES256 PS256", '
+        f'resource_metadata="{METADATA_URL}"'
+    )
+
+
+def test_C_9728_11_dpop_required(api, resource):
+    resource.JWT_AT_DPOP = "required"
+    response = api.get("/orders")
+    assert response["WWW-Authenticate"] == f'DPoP algs="ES256 PS256", resource_metadata="{METADATA_URL}"'
 
 
 @pytest.mark.parametrize(
