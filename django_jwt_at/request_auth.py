@@ -16,7 +16,7 @@ from django.http import HttpRequest, QueryDict
 from . import clock
 from .bearer import credentials_from_header, select_token
 from .challenges import ChallengeContext
-from .conf import Config, dpop_mode, get_config
+from .conf import DPOP_MODES, Config, dpop_mode, get_config
 from .dpop import check_binding, expected_htu, remember_proof, verify_proof
 from .errors import Description, InvalidDPoPProof, InvalidRequest, InvalidToken, UseDPoPNonce
 from .jwks import key_sets
@@ -27,6 +27,10 @@ from .validation import validate_access_token
 
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _CONTEXT = "_django_jwt_at_challenge"
+# Every context a request can have, built once: recording one costs no allocation.
+_CONTEXTS = {
+    (mode, scheme): ChallengeContext(mode, scheme) for mode in DPOP_MODES for scheme in (None, "Bearer", "DPoP")
+}
 
 
 def _query_tokens(request: HttpRequest) -> list[str]:
@@ -72,11 +76,11 @@ def authenticate_request(request: HttpRequest, config: Config, *, mode: str | No
     credentials that are malformed, ambiguous or invalid.
     """
     mode = mode or config.dpop_mode
-    setattr(request, _CONTEXT, ChallengeContext(mode))
+    setattr(request, _CONTEXT, _CONTEXTS[mode, None])
     meta = request.META
     credentials = credentials_from_header(meta.get("HTTP_AUTHORIZATION"), bearer=mode != "required", dpop=mode != "off")
     if credentials is not None and credentials[0] == "DPoP":
-        setattr(request, _CONTEXT, ChallengeContext(mode, "DPoP"))
+        setattr(request, _CONTEXT, _CONTEXTS[mode, "DPoP"])
         return _authenticate_dpop(request, credentials[1], config)
     if mode == "required":
         return None  # Bearer is an unsupported method here (RFC 6750 §3.1, choice A-04)
@@ -89,7 +93,7 @@ def authenticate_request(request: HttpRequest, config: Config, *, mode: str | No
     if selected is None:
         return None
     method, raw = selected
-    setattr(request, _CONTEXT, ChallengeContext(mode, "Bearer"))
+    setattr(request, _CONTEXT, _CONTEXTS[mode, "Bearer"])
     if method == "query":
         mark_query_token(request)
     token = validate_access_token(raw, config=config, key_sets=key_sets, now=clock.now(), cache=verified_tokens)
