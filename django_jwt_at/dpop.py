@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_JTI_LENGTH = 256
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# RFC 3986 characters only: urlsplit would silently drop tabs, newlines and leading spaces.
+_URI = re.compile(r"[\x21-\x7e]+\Z")
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
 _THUMBPRINT_MEMBERS: Mapping[str, tuple[str, ...]] = {
     "EC": ("crv", "kty", "x", "y"),
@@ -70,6 +72,8 @@ def normalize_htu(url: str) -> str | None:
     decoded path, so that is the form both sides are compared in (``%7E`` = ``~``,
     ``%2F`` = ``/``). No trailing-slash or dot-segment tolerance.
     """
+    if not _URI.match(url):
+        return None
     try:
         origin = normalized_origin(url)
         path = urlsplit(url).path or "/"

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
+from .challenges import nonce_headers
+
 _QUERY_MARK = "_django_jwt_at_query_token"
 _NONCE_MARK = "_django_jwt_at_dpop_nonce"
 _EXPOSED = ("WWW-Authenticate", "DPoP-Nonce")
@@ -52,8 +54,8 @@ class AccessTokenCacheControlMiddleware:
             patch_cache_control(response, private=True)
         nonce = getattr(request, _NONCE_MARK, None)
         if nonce is not None and "DPoP-Nonce" not in response:
-            response["DPoP-Nonce"] = nonce
-            response["Cache-Control"] = "no-store"
+            for name, value in nonce_headers(nonce).items():
+                response[name] = value
         if "HTTP_ORIGIN" in request.META and ("WWW-Authenticate" in response or "DPoP-Nonce" in response):
             _expose(response)
         return response

@@ -275,6 +275,9 @@ def test_C_9449_13_htm_exact(api, tb, proof, htm):
         "https://user@rs.example.com/orders",
         "/orders",
         "https://rs.example.com/ord%ers",
+        "https://rs.example.com/ord\ters",
+        " https://rs.example.com/orders",
+        "https://rs.example.com/ord\ners",
     ],
     ids=[
         "C-9449-14-path",
@@ -284,6 +287,9 @@ def test_C_9449_13_htm_exact(api, tb, proof, htm):
         "C-9449-14-userinfo",
         "C-9449-14-relative",
         "C-9449-14-bad-percent",
+        "C-9449-14-tab",
+        "C-9449-14-leading-space",
+        "C-9449-14-newline",
     ],
 )
 def test_C_9449_14_htu_mismatch(api, tb, proof, htu):
