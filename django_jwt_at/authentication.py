@@ -7,11 +7,11 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from .challenges import bearer_challenge
+from .challenges import www_authenticate
 from .conf import get_config
 from .errors import ProtocolError
 from .exceptions import AccessTokenError
-from .request_auth import authenticate_request
+from .request_auth import authenticate_request, challenge_context, view_dpop_mode
 from .signals import token_rejected, token_validated
 from .tokens import AccessToken
 from .users import ModelUserMapping, UserMapping
@@ -28,6 +28,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
     sent as :data:`~django_jwt_at.signals.access_token_validated` or
     :data:`~django_jwt_at.signals.access_token_rejected`.
 
+    The DPoP mode (RFC 9449) is the view's ``dpop`` attribute (``"off"``, ``"optional"``,
+    ``"required"``), else ``JWT_AT_DPOP``.
+
     Hooks for subclasses: :attr:`user_mapping_class` (or, for full control,
     :meth:`get_user`) maps a validated token to ``request.user``.
     """
@@ -40,13 +43,14 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         config = get_config()
         token: AccessToken | None = None
         try:
-            token = authenticate_request(request._request, config)
+            mode = view_dpop_mode(_view(request), config)
+            token = authenticate_request(request._request, config, mode=mode)
             if token is None:
                 return None
             user = self.get_user(token)
         except ProtocolError as error:
             token_rejected(type(self), request, error, token.issuer if token is not None else None)
-            raise AccessTokenError(error, config) from None
+            raise AccessTokenError(error, config, challenge_context(request)) from None
         token_validated(type(self), request, token)
         return user, token
 
@@ -63,8 +67,12 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         return mapping().get_user(token)
 
     def authenticate_header(self, request: Request) -> str:
-        """The error-free challenge DRF sends with 401s for missing credentials."""
-        return bearer_challenge(get_config())
+        """The error-free challenges DRF sends with 401s for missing credentials."""
+        return www_authenticate(get_config(), None, challenge_context(request, _view(request)))
+
+
+def _view(request: Request) -> Any:
+    return (getattr(request, "parser_context", None) or {}).get("view")
 
 
 class ModelBackedJWTAccessTokenAuthentication(JWTAccessTokenAuthentication):

@@ -19,6 +19,9 @@ _BEARER_CREDENTIALS = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]
 # No value longer than this can hold a token any configuration accepts: such values are
 # refused from their scheme alone, without running the pattern over all of them.
 _LONGEST_VALUE = MAX_TOKEN_SIZE_LIMIT + 64
+# RFC 9449 §7.1: credentials = "DPoP" 1*SP token68.
+_DPOP_CREDENTIALS = re.compile(r"[Dd][Pp][Oo][Pp] +([A-Za-z0-9\-._~+/]+=*)\Z")
+_CREDENTIALS_START = re.compile(r"[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+) ")
 
 
 def bearer_token_from_header(value: str | None) -> str | None:
@@ -44,6 +47,43 @@ def bearer_token_from_header(value: str | None) -> str | None:
     if scheme is None or scheme.group().lower() != "bearer":
         return None
     raise InvalidRequest(Description.MALFORMED_HEADER)
+
+
+def credentials_from_header(value: str | None, *, bearer: bool, dpop: bool) -> tuple[str, str] | None:
+    """Return ``(scheme, token)`` of an ``Authorization`` value, scheme ``"Bearer"`` or
+    ``"DPoP"``, each considered only when enabled.
+
+    None when the header is absent or uses a scheme not considered (another authenticator
+    may accept it; for a resource without Bearer, RFC 6750 §3.1 "unsupported
+    authentication method"). Raises InvalidRequest, on the challenge of the scheme used,
+    when the value is not ``scheme 1*SP token68`` (choice A-06, RFC 9449 §7.1), or on
+    both challenges when Bearer and DPoP credentials are folded into one value
+    (RFC 9449 §7.2, choice A-32).
+    """
+    if not value:
+        return None
+    if len(value) > _LONGEST_VALUE:
+        scheme_match = _SCHEME.match(value, 0, 64)
+        if scheme_match is None or scheme_match.group().lower() not in ("bearer", "dpop"):
+            return None
+        raise InvalidToken(Description.MALFORMED_TOKEN)  # as any token over the size limit
+    if bearer:
+        credentials = _BEARER_CREDENTIALS.match(value)
+        if credentials is not None:
+            return "Bearer", credentials.group(1)
+    if dpop:
+        credentials = _DPOP_CREDENTIALS.match(value)
+        if credentials is not None:
+            return "DPoP", credentials.group(1)
+    scheme_match = _SCHEME.match(value)
+    scheme = scheme_match.group().lower() if scheme_match else ""
+    if not ((bearer and scheme == "bearer") or (dpop and scheme == "dpop")):
+        return None
+    if bearer and dpop and "," in value:
+        used = {m.group(1).lower() for part in value.split(",") if (m := _CREDENTIALS_START.match(part))}
+        if {"bearer", "dpop"} <= used:
+            raise InvalidRequest(Description.MULTIPLE_METHODS, scheme="both")
+    raise InvalidRequest(Description.MALFORMED_HEADER, scheme="Bearer" if scheme == "bearer" else "DPoP")
 
 
 def select_token(

@@ -1,17 +1,28 @@
 """The only writer of error responses: ``WWW-Authenticate`` values, headers and bodies.
 
-Canonical form (conformance spec §0.3, choice A-05): one ``Bearer`` challenge whose
-parameters are quoted-strings joined by ``", "`` in the order realm, error,
-error_description, error_uri, scope, acr_values, max_age. ``realm`` is always present, so
-the challenge is never bare (RFC 6750 §3: "one or more auth-param values").
+Canonical form (conformance spec §0.3, choices A-04, A-05): one field; the ``Bearer``
+challenge first and the ``DPoP`` challenge second, each present as the DPoP mode says
+(``off``: Bearer only, ``optional``: both, ``required``: DPoP only). Parameters are
+quoted-strings joined by ``", "`` in the order realm, error, error_description,
+error_uri, scope, acr_values, max_age, algs, resource_metadata. ``realm`` is always on the
+Bearer challenge and ``algs`` on the DPoP one, so neither is ever bare (RFC 6750 §3).
+Error information goes on the challenge of the scheme the request used (RFC 9449 §7.2);
+``resource_metadata`` on every challenge when configured (RFC 9728 §5.1, choice A-27).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .conf import Config
-from .errors import InsufficientScope, InsufficientUserAuthentication, KeySetUnavailable, ProtocolError
+from .errors import (
+    InsufficientScope,
+    InsufficientUserAuthentication,
+    KeySetUnavailable,
+    ProtocolError,
+    UseDPoPNonce,
+)
 
 # RFC 6750 §3: every value we quote must stay inside %x20-21 / %x23-5B / %x5D-7E, so it
 # can be written without escaping. Values come from validated settings and fixed texts;
@@ -19,14 +30,24 @@ from .errors import InsufficientScope, InsufficientUserAuthentication, KeySetUna
 _SAFE_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*\Z")
 
 
-def bearer_challenge(config: Config, error: ProtocolError | None = None) -> str:
-    """Return the ``Bearer`` challenge for ``error``, or the error-free one when None.
+@dataclass(frozen=True)
+class ChallengeContext:
+    """What decides the shape of a request's challenges besides the error itself.
 
-    Errors without a code (no credentials, RFC 6750 §3.1 "SHOULD NOT include an error
-    code") get the error-free challenge.
+    ``dpop_mode`` is the DPoP mode of the view; ``scheme`` the authentication scheme the
+    request used (``"Bearer"`` or ``"DPoP"``), None when it carried no credentials.
     """
-    params: list[tuple[str, str]] = [("realm", config.realm)]
-    if error is not None and error.code:
+
+    dpop_mode: str = "off"
+    scheme: str | None = None
+
+
+BEARER_ONLY = ChallengeContext("off")
+
+
+def _params(config: Config, error: ProtocolError | None, *, bearer: bool) -> str:
+    params: list[tuple[str, str]] = [("realm", config.realm)] if bearer else []
+    if error is not None:
         params.append(("error", error.code))
         if config.error_descriptions:
             params.append(("error_description", error.description.value))
@@ -39,10 +60,41 @@ def bearer_challenge(config: Config, error: ProtocolError | None = None) -> str:
                 params.append(("acr_values", " ".join(error.acr_values)))
             if error.max_age is not None:
                 params.append(("max_age", str(error.max_age)))
+    if not bearer:
+        params.append(("algs", " ".join(config.dpop_algorithms)))  # RFC 9449 §7.1
+    if config.resource_metadata_url:
+        params.append(("resource_metadata", config.resource_metadata_url))
     for name, value in params:
         if not _SAFE_VALUE.match(value):
             raise ValueError(f"unsafe value for the {name} parameter of a challenge")
-    return "Bearer " + ", ".join(f'{name}="{value}"' for name, value in params)
+    return ", ".join(f'{name}="{value}"' for name, value in params)
+
+
+def www_authenticate(config: Config, error: ProtocolError | None, context: ChallengeContext) -> str:
+    """The ``WWW-Authenticate`` value for ``error`` (None: no credentials).
+
+    Errors without a code (no credentials, RFC 6750 §3.1 "SHOULD NOT include an error
+    code") get error-free challenges. An error goes on the challenge its ``scheme`` names,
+    else on the one of the scheme the request used, else on the first challenge.
+    """
+    bearer = context.dpop_mode != "required"
+    dpop = context.dpop_mode != "off"
+    target = None
+    if error is not None and error.code:
+        target = error.scheme or context.scheme or ("Bearer" if bearer else "DPoP")
+        if target != "both" and not (bearer if target == "Bearer" else dpop):
+            target = "both"  # that challenge is not offered: the error goes on the other one
+    challenges = []
+    if bearer:
+        challenges.append("Bearer " + _params(config, error if target in ("Bearer", "both") else None, bearer=True))
+    if dpop:
+        challenges.append("DPoP " + _params(config, error if target in ("DPoP", "both") else None, bearer=False))
+    return ", ".join(challenges)
+
+
+def bearer_challenge(config: Config, error: ProtocolError | None = None) -> str:
+    """The ``Bearer`` challenge alone for ``error`` (a resource without DPoP)."""
+    return www_authenticate(config, error, BEARER_ONLY)
 
 
 # Used in the JSON body instead of the specific description when JWT_AT_ERROR_DESCRIPTIONS
@@ -52,15 +104,26 @@ _GENERIC_DETAIL = {
     "invalid_token": "The access token is invalid",
     "insufficient_scope": "The access token is not sufficient for this request",
     "insufficient_user_authentication": "Stronger or more recent user authentication is required",
+    "invalid_dpop_proof": "The DPoP proof is invalid",
+    "use_dpop_nonce": "The DPoP proof needs the server's nonce",
 }
 
 
-def error_headers(config: Config, error: ProtocolError) -> dict[str, str]:
-    """The response headers for ``error``: the challenge, or ``Retry-After`` for a 503
-    (choice A-11: no challenge, the token may be fine)."""
+def error_headers(config: Config, error: ProtocolError, context: ChallengeContext | None = None) -> dict[str, str]:
+    """The response headers for ``error``: the challenges, or ``Retry-After`` for a 503
+    (choice A-11: no challenge, the token may be fine). ``use_dpop_nonce`` also carries
+    the one ``DPoP-Nonce`` header and ``Cache-Control: no-store`` (RFC 9449 §8, §9)."""
     if isinstance(error, KeySetUnavailable):
         return {"Retry-After": str(error.retry_after)}
-    return {"WWW-Authenticate": bearer_challenge(config, error)}
+    headers = {"WWW-Authenticate": www_authenticate(config, error, context or ChallengeContext(config.dpop_mode))}
+    if isinstance(error, UseDPoPNonce):
+        headers.update(nonce_headers(error.nonce))
+    return headers
+
+
+def nonce_headers(nonce: str) -> dict[str, str]:
+    """``DPoP-Nonce`` and ``Cache-Control: no-store`` (RFC 9449 §8: "should be uncacheable")."""
+    return {"DPoP-Nonce": nonce, "Cache-Control": "no-store"}
 
 
 def error_body(config: Config, error: ProtocolError) -> dict[str, str]:

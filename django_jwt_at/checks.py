@@ -23,8 +23,8 @@ from .jwks import build_key_set
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E040, E050-E052)
-    and relaxed issuer profiles (W002)."""
+    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E030-E038, E040,
+    E050-E052), relaxed issuer profiles (W002) and DPoP without an external origin (W030)."""
     config, problems = read_config()
     problems += read_openapi_security_scheme()[1]
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
@@ -49,6 +49,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="django_jwt_at.W002",
                 )
             )
+    if config.dpop_nonce and CACHE_CONTROL_MIDDLEWARE not in settings.MIDDLEWARE:
+        messages.append(
+            Error(
+                "JWT_AT_DPOP_NONCE is on but DRF responses would not carry the DPoP-Nonce header.",
+                hint=f"Add {CACHE_CONTROL_MIDDLEWARE!r} to MIDDLEWARE (RFC 9449 §9).",
+                id="django_jwt_at.E037",
+            )
+        )
+    if config.dpop_mode != "off" and config.dpop_origin is None and not problems:
+        messages.append(
+            Warning(
+                f"JWT_AT_DPOP is {config.dpop_mode!r} but no external origin is configured: "
+                "every DPoP proof will be refused (its htu cannot match).",
+                hint="Set JWT_AT_RESOURCE_URL (or JWT_AT_RESOURCE) to the origin clients use, e.g. "
+                "'https://api.example.com'; it is never taken from the Host header (RFC 9449 §4.3).",
+                id="django_jwt_at.W030",
+            )
+        )
     return messages
 
 

@@ -8,10 +8,13 @@ so a request never parses settings. :func:`read_config` is shared by the system 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +57,7 @@ CACHE_CONTROL_MIDDLEWARE = "django_jwt_at.middleware.AccessTokenCacheControlMidd
 # RFC 6750 §3: characters allowed inside quoted error / realm values, and inside error_uri.
 _QUOTED_VALUE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+\Z")
 _URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")  # RFC 6749 §3.3 scope-token
 MAX_LEEWAY = 300
 #: The largest JWT_AT_MAX_TOKEN_SIZE accepted (E016).
 MAX_TOKEN_SIZE_LIMIT = 65536
@@ -144,6 +148,17 @@ class Config:
     token_cache_size: int
     user_mapping: type[UserMapping]
     create_users: bool
+    resource: str | None = None  # RFC 9728 §1.2 resource identifier (JWT_AT_RESOURCE)
+    resource_metadata_url: str | None = None  # RFC 9728 §3.1, derived from ``resource``
+    resource_metadata: Mapping[str, Any] = field(default_factory=dict)  # extra metadata fields
+    dpop_mode: str = "optional"  # "off" | "optional" | "required" (RFC 9449 §7.2, choice A-04)
+    dpop_algorithms: tuple[str, ...] = ("ES256", "PS256")  # proof algorithms, in `algs` order
+    dpop_iat_window: tuple[int, int] = (60, 10)  # seconds a proof's iat may lie in the past, future
+    dpop_origin: str | None = None  # normalised external origin that htu is checked against
+    dpop_nonce: bool = False  # RS-provided nonces (RFC 9449 §9, choice A-21)
+    dpop_nonce_lifetime: int = 300
+    dpop_nonce_key: bytes = field(default=b"", repr=False)
+    dpop_accept_bound_as_bearer: bool = False  # "off" mode only (choice A-04)
 
 
 @dataclass(frozen=True)
@@ -174,7 +189,76 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_TOKEN_CACHE_SIZE": 1024,
     "JWT_AT_USER_MAPPING": "django_jwt_at.users.StatelessUserMapping",
     "JWT_AT_CREATE_USERS": False,
+    "JWT_AT_RESOURCE": None,
+    "JWT_AT_RESOURCE_METADATA": {},
+    "JWT_AT_RESOURCE_URL": None,
+    "JWT_AT_DPOP": "optional",
+    "JWT_AT_DPOP_ALGORITHMS": ("ES256", "PS256"),
+    "JWT_AT_DPOP_IAT_WINDOW": (60, 10),
+    "JWT_AT_DPOP_NONCE": False,
+    "JWT_AT_DPOP_NONCE_LIFETIME": 300,
+    "JWT_AT_DPOP_NONCE_SECRET": None,
+    "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER": False,
 }
+
+DPOP_MODES = ("off", "optional", "required")
+#: The shortest JWT_AT_DPOP_NONCE_SECRET accepted (characters).
+MIN_NONCE_SECRET = 32
+
+#: RFC 9728 §3: the well-known URI suffix of protected resource metadata.
+METADATA_WELL_KNOWN = "/.well-known/oauth-protected-resource"
+#: RFC 9728 §2 parameters that ``JWT_AT_RESOURCE_METADATA`` may set (others are refused,
+#: since this package derives them or they would contradict what it enforces).
+METADATA_URI_FIELDS = frozenset({"resource_documentation", "resource_policy_uri", "resource_tos_uri", "jwks_uri"})
+METADATA_LIST_FIELDS = frozenset(
+    {
+        "scopes_supported",
+        "authorization_servers",
+        "authorization_details_types_supported",
+        "resource_signing_alg_values_supported",
+    }
+)
+METADATA_FIELDS = (
+    METADATA_URI_FIELDS
+    | METADATA_LIST_FIELDS
+    | {
+        "resource_name",
+        "tls_client_certificate_bound_access_tokens",
+    }
+)
+
+
+def metadata_url(resource: str) -> str:
+    """The RFC 9728 §3.1 metadata URL of ``resource``: the well-known suffix inserted
+    between the host and the path, after dropping a terminating slash."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/") if parts.path != "/" else ""
+    return f"{parts.scheme}://{parts.netloc}{METADATA_WELL_KNOWN}{path}"
+
+
+def normalized_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-cased, without a default port (RFC 3986
+    §6.2.2.1, §6.2.3). Raises ValueError for a URL without a usable host or port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in ("http", "https") or not host or parts.username is not None or parts.password is not None:
+        raise ValueError("not an http(s) URL with a host")
+    port = parts.port  # ValueError when out of range or not a number
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    if port is None or port == (443 if scheme == "https" else 80):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def dpop_mode(value: object) -> str:
+    """``value`` as a DPoP mode; ImproperlyConfigured when it is not one (a view's ``dpop``
+    attribute or a decorator argument)."""
+    if value not in DPOP_MODES:
+        raise ImproperlyConfigured(f"DPoP mode {value!r} is not one of {DPOP_MODES}")
+    assert isinstance(value, str)
+    return value
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -461,6 +545,7 @@ class _Reader:
                 f"<= JWT_AT_JWKS_MAX_TTL (now {min_ttl}, {default_ttl}, {max_ttl}).",
                 "",
             )
+        resource = self.resource()
         return Config(
             issuers=issuers,
             algorithms=frozenset().union(*(i.algorithms for i in issuers.values())),
@@ -485,7 +570,150 @@ class _Reader:
             token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
             user_mapping=self.user_mapping(issuers),
             create_users=self.boolean("JWT_AT_CREATE_USERS", "E051"),
+            resource=resource,
+            resource_metadata_url=metadata_url(resource) if resource else None,
+            resource_metadata=self.resource_metadata(),
+            **self.dpop(resource),
         )
+
+    def dpop(self, resource: str | None) -> dict[str, Any]:
+        mode = self.setting("JWT_AT_DPOP")
+        if mode not in DPOP_MODES:
+            self.problem("E032", f"JWT_AT_DPOP must be one of {list(DPOP_MODES)}.", "")
+            mode = DEFAULTS["JWT_AT_DPOP"]
+        algorithms = self.setting("JWT_AT_DPOP_ALGORITHMS")
+        if (
+            not isinstance(algorithms, (list, tuple))
+            or not algorithms
+            or not all(isinstance(a, str) and a in SUPPORTED_ALGORITHMS for a in algorithms)
+            or len(set(algorithms)) != len(algorithms)
+        ):
+            self.problem(
+                "E033",
+                "JWT_AT_DPOP_ALGORITHMS must be a non-empty list of distinct supported asymmetric algorithms.",
+                f"Supported: {sorted(SUPPORTED_ALGORITHMS)}; 'none' and HMAC algorithms are never "
+                "accepted (RFC 9449 §4.2, §11.6).",
+            )
+            algorithms = DEFAULTS["JWT_AT_DPOP_ALGORITHMS"]
+        window = self.setting("JWT_AT_DPOP_IAT_WINDOW")
+        if (
+            not isinstance(window, (list, tuple))
+            or len(window) != 2
+            or not all(isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= MAX_LEEWAY for w in window)
+        ):
+            self.problem(
+                "E034",
+                f"JWT_AT_DPOP_IAT_WINDOW must be a pair of integers from 0 to {MAX_LEEWAY}: seconds a "
+                "proof's iat may lie in the past and in the future.",
+                "RFC 9449 §11.1: servers MUST only accept DPoP proofs for a limited time.",
+            )
+            window = DEFAULTS["JWT_AT_DPOP_IAT_WINDOW"]
+        nonce = self.setting("JWT_AT_DPOP_NONCE")
+        if not isinstance(nonce, bool):
+            self.problem("E035", "JWT_AT_DPOP_NONCE must be True or False.", "")
+            nonce = False
+        lifetime = self.integer("JWT_AT_DPOP_NONCE_LIFETIME", 10, 3600, "E035")
+        nonce_key = b""
+        if nonce:
+            secret = self.setting("JWT_AT_DPOP_NONCE_SECRET")
+            if secret is None:
+                secret = getattr(settings, "SECRET_KEY", "")
+            if not isinstance(secret, str) or len(secret) < MIN_NONCE_SECRET:
+                self.problem(
+                    "E035",
+                    "DPoP nonces need JWT_AT_DPOP_NONCE_SECRET (or SECRET_KEY) of at least "
+                    f"{MIN_NONCE_SECRET} characters.",
+                    "Every instance must share the secret, so that a nonce issued by one is accepted by all.",
+                )
+            else:
+                # A key of its own, so that a nonce MAC can never stand for another SECRET_KEY use.
+                nonce_key = hmac.new(secret.encode("utf-8"), b"django_jwt_at.dpop-nonce", hashlib.sha256).digest()
+        origin_setting = self.setting("JWT_AT_RESOURCE_URL")
+        origin: str | None = None
+        if origin_setting is not None:
+            why = url_problem(origin_setting, allow_http=False)
+            if why is None and urlsplit(origin_setting).path not in ("", "/"):
+                why = "it must be an origin (scheme, host and port) without a path"
+            if why:
+                self.problem(
+                    "E036",
+                    f"JWT_AT_RESOURCE_URL {origin_setting!r} is not valid: {why}.",
+                    "Set the external origin clients use, e.g. 'https://api.example.com' (RFC 9449 §4.3).",
+                )
+            else:
+                origin = normalized_origin(origin_setting)
+        elif resource is not None:
+            origin = normalized_origin(resource)
+        accept_bound = self.setting("JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER")
+        if not isinstance(accept_bound, bool):
+            self.problem("E038", "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER must be True or False.", "")
+            accept_bound = False
+        return {
+            "dpop_mode": mode,
+            "dpop_algorithms": tuple(algorithms),
+            "dpop_iat_window": (window[0], window[1]),
+            "dpop_origin": origin,
+            "dpop_nonce": nonce,
+            "dpop_nonce_lifetime": lifetime,
+            "dpop_nonce_key": nonce_key,
+            "dpop_accept_bound_as_bearer": accept_bound,
+        }
+
+    def resource(self) -> str | None:
+        resource = self.setting("JWT_AT_RESOURCE")
+        if resource is None:
+            return None
+        why = url_problem(resource, allow_http=False)
+        if why is None and urlsplit(resource).path.endswith("/") and urlsplit(resource).path != "/":
+            why = "its path must not end with a slash"
+        if why:
+            self.problem(
+                "E030",
+                f"JWT_AT_RESOURCE {resource!r} is not a valid resource identifier: {why}.",
+                "Use the https URL clients know this API by, without query or fragment (RFC 9728 §1.2).",
+            )
+            return None
+        assert isinstance(resource, str)
+        return resource
+
+    def resource_metadata(self) -> Mapping[str, Any]:
+        raw = self.setting("JWT_AT_RESOURCE_METADATA")
+        if not isinstance(raw, Mapping):
+            self.problem("E031", "JWT_AT_RESOURCE_METADATA must be a dict of RFC 9728 §2 parameters.", "")
+            return {}
+        result: dict[str, Any] = {}
+        for name, value in raw.items():
+            why = _metadata_field_problem(name, value)
+            if why:
+                self.problem(
+                    "E031",
+                    f"JWT_AT_RESOURCE_METADATA[{name!r}] is not valid: {why}.",
+                    f"Allowed: {sorted(METADATA_FIELDS)}; resource, authorization_servers (by default), "
+                    "bearer_methods_supported and the dpop_* parameters are derived from the other settings.",
+                )
+            else:
+                result[name] = list(value) if isinstance(value, (list, tuple)) else value
+        return MappingProxyType(result)
+
+
+def _metadata_field_problem(name: object, value: object) -> str | None:
+    if name not in METADATA_FIELDS:
+        return "it is not a parameter this setting may set"
+    if name == "resource_name":
+        return None if isinstance(value, str) and value else "it must be a non-empty string"
+    if name == "tls_client_certificate_bound_access_tokens":
+        return None if isinstance(value, bool) else "it must be True or False"
+    if name in METADATA_URI_FIELDS:
+        return url_problem(value, allow_http=False, allow_query=True)
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
+        return "it must be a non-empty list of strings"
+    if name == "authorization_servers":
+        return next((why for v in value if (why := url_problem(v, allow_http=False))), None)
+    if name == "resource_signing_alg_values_supported" and "none" in value:
+        return "'none' must not be used (RFC 9728 §2)"
+    if name == "scopes_supported" and not all(_SCOPE_TOKEN.match(v) for v in value):
+        return "a scope contains characters RFC 6749 §3.3 does not allow"
+    return None
 
 
 def read_config() -> tuple[Config, list[Problem]]:

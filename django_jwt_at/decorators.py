@@ -32,11 +32,11 @@ from rest_framework.request import Request
 
 from . import clock
 from .authentication import JWTAccessTokenAuthentication
-from .challenges import error_body, error_headers
-from .conf import Config, get_config
+from .challenges import ChallengeContext, error_body, error_headers
+from .conf import Config, dpop_mode, get_config
 from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
-from .request_auth import authenticate_request
+from .request_auth import authenticate_request, challenge_context
 from .requirements import (
     ClaimValuesRequirement,
     ScopeRequirement,
@@ -71,6 +71,8 @@ class _Requirements:
         self.any_scopes = ScopeRequirement(alternatives, any_of=True) if alternatives else None
         self.roles = ClaimValuesRequirement(None, required_roles) if required_roles else None
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
+        #: The scopes listed in RFC 9728 metadata (``scopes_supported``).
+        self.advertised_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives)))
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
         errors: list[ProtocolError] = [
@@ -85,8 +87,8 @@ class _Requirements:
         return combine(errors) if errors else None
 
 
-def _error_response(config: Config, error: ProtocolError) -> HttpResponse:
-    return JsonResponse(error_body(config, error), status=error.status, headers=error_headers(config, error))
+def _error_response(config: Config, error: ProtocolError, context: ChallengeContext) -> HttpResponse:
+    return JsonResponse(error_body(config, error), status=error.status, headers=error_headers(config, error, context))
 
 
 def access_token_required(
@@ -98,31 +100,47 @@ def access_token_required(
     acr_values: Iterable[str] = (),
     max_age: int | None = None,
     authentication_class: type[JWTAccessTokenAuthentication] = JWTAccessTokenAuthentication,
+    dpop: str | None = None,
 ) -> Any:
     """Require a valid access token, and optionally: every one of ``scopes``, one of
     ``any_scopes``, every one of ``roles`` (``roles`` claim), an ``acr`` among
     ``acr_values`` and an ``auth_time`` within ``max_age`` seconds (RFC 9470).
 
+    ``dpop`` (``"off"``, ``"optional"``, ``"required"``) is the view's DPoP mode instead of
+    ``JWT_AT_DPOP``. On a DRF function view, DRF has authenticated the request under the
+    global mode before the view runs, so there it can only make the mode stricter: with
+    ``"required"`` a Bearer request is answered as unauthenticated, with ``"off"`` a DPoP
+    one (set ``dpop`` on an APIView class for a mode that also loosens).
+
     Usable bare (``@access_token_required``) or with arguments. Invalid scope, role or acr
-    strings and a bad ``max_age`` raise ImproperlyConfigured at decoration time.
+    strings, a bad ``max_age`` or ``dpop`` raise ImproperlyConfigured at decoration time.
     """
     requirements = _Requirements(scopes, any_scopes, roles, acr_values, max_age)
+    mode = dpop_mode(dpop) if dpop is not None else None
 
     def check_drf(request: Request) -> None:
         token = request.auth
+        context = challenge_context(request)
+        if mode is not None:
+            context = ChallengeContext(mode, context.scheme)
+            if isinstance(token, AccessToken) and (
+                (mode == "required" and context.scheme != "DPoP") or (mode == "off" and context.scheme == "DPoP")
+            ):
+                # A scheme this view does not support: no credentials (RFC 6750 §3.1).
+                raise AccessTokenError(AuthenticationRequired(), context=ChallengeContext(mode))
         if not isinstance(token, AccessToken):
             if request.successful_authenticator is not None:
                 raise PermissionDenied()  # authenticated otherwise (a session): DRF's usual 403
-            raise AccessTokenError(AuthenticationRequired())
+            raise AccessTokenError(AuthenticationRequired(), context=context)
         error = requirements.check(token, get_config())
         if error is not None:
             token_rejected(authentication_class, request, error, token.issuer)
-            raise AccessTokenError(error)
+            raise AccessTokenError(error, context=context)
 
     def authenticate_and_authorize(request: HttpRequest, config: Config) -> ProtocolError | None:
         token: AccessToken | None = None
         try:
-            token = authenticate_request(request, config)
+            token = authenticate_request(request, config, mode=mode)
             if token is None:
                 return AuthenticationRequired()
             user = authentication_class().get_user(token)
@@ -150,10 +168,11 @@ def access_token_required(
                 # on the event loop.
                 error = await sync_to_async(authenticate_and_authorize)(request, config)
                 if error is not None:
-                    return _error_response(config, error)
+                    return _error_response(config, error, challenge_context(request))
                 return await view_func(request, *args, **kwargs)
 
             async_view.csrf_exempt = True  # type: ignore[attr-defined]
+            async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -164,10 +183,11 @@ def access_token_required(
             config = get_config()
             error = authenticate_and_authorize(request, config)
             if error is not None:
-                return _error_response(config, error)
+                return _error_response(config, error, challenge_context(request))
             return view_func(request, *args, **kwargs)
 
         sync_view.csrf_exempt = True  # type: ignore[attr-defined]
+        sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate

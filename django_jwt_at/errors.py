@@ -34,6 +34,12 @@ class Description(str, enum.Enum):
     ACR = "A different authentication level is required"
     MAX_AGE = "More recent authentication is required"
     ACR_MAX_AGE = "A different authentication level and more recent authentication are required"
+    DPOP_MISSING = "DPoP proof is missing"
+    DPOP_PROOF = "Invalid DPoP proof"
+    DPOP_BINDING = "Invalid DPoP key binding"
+    DPOP_BEARER = "DPoP-bound access token requires the DPoP authentication scheme"
+    DPOP_UNBOUND = "Access token is not DPoP-bound"
+    DPOP_NONCE = "Resource server requires nonce in DPoP proof"
     UNAVAILABLE = "The access token cannot be validated at the moment"
     NOT_AUTHENTICATED = "Authentication credentials were not provided."
     USER_UNKNOWN = "The user of the access token is not known"
@@ -52,10 +58,15 @@ class ProtocolError(Exception):
     #: was found in ``JWT_AT_ISSUERS`` (never a value read from an untrusted token); for
     #: the ``access_token_rejected`` signal and log records.
     issuer: str | None = None
+    #: The challenge that carries the error (RFC 9449 §7.2): "Bearer", "DPoP", "both", or
+    #: None for the scheme the request used.
+    scheme: str | None = None
 
-    def __init__(self, description: Description) -> None:
+    def __init__(self, description: Description, *, scheme: str | None = None) -> None:
         super().__init__(description.value)
         self.description = description
+        if scheme is not None:
+            self.scheme = scheme
 
 
 class InvalidRequest(ProtocolError):
@@ -70,6 +81,28 @@ class InvalidToken(ProtocolError):
 
     code = "invalid_token"
     status = 401
+
+
+class InvalidDPoPProof(ProtocolError):
+    """RFC 9449 §7.1 ``invalid_dpop_proof`` on the DPoP challenge: a proof that is missing
+    (choice A-17) or fails an RFC 9449 §4.3 check; 401 (choice A-18)."""
+
+    code = "invalid_dpop_proof"
+    status = 401
+    scheme = "DPoP"
+
+
+class UseDPoPNonce(ProtocolError):
+    """RFC 9449 §9 ``use_dpop_nonce`` (401): the proof lacks a current server nonce;
+    ``nonce`` is the fresh one for the ``DPoP-Nonce`` response header."""
+
+    code = "use_dpop_nonce"
+    status = 401
+    scheme = "DPoP"
+
+    def __init__(self, nonce: str) -> None:
+        super().__init__(Description.DPOP_NONCE)
+        self.nonce = nonce
 
 
 class InsufficientScope(ProtocolError):

@@ -38,6 +38,7 @@ from . import clock
 from .conf import get_config
 from .errors import AuthenticationRequired, InsufficientScope, InsufficientUserAuthentication, ProtocolError
 from .exceptions import AccessTokenError
+from .request_auth import challenge_context
 from .requirements import (
     ClaimValuesRequirement,
     ScopeRequirement,
@@ -128,7 +129,7 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
             token = request.auth
             if isinstance(token, AccessToken):  # a request without a token rejected no token
                 token_rejected(type(self), request, outcome, token.issuer)
-            raise AccessTokenError(outcome)
+            raise AccessTokenError(outcome, context=challenge_context(request, view))
         return False
 
 

@@ -70,6 +70,12 @@ _REASONS: dict[Description, tuple[str, int]] = {
     Description.ACR: ("step_up_required", _I),
     Description.MAX_AGE: ("step_up_required", _I),
     Description.ACR_MAX_AGE: ("step_up_required", _I),
+    Description.DPOP_MISSING: ("dpop_proof_missing", _W),
+    Description.DPOP_PROOF: ("bad_dpop_proof", _W),
+    Description.DPOP_BINDING: ("bad_dpop_binding", _W),
+    Description.DPOP_BEARER: ("dpop_bound_as_bearer", _W),
+    Description.DPOP_UNBOUND: ("not_dpop_bound", _W),
+    Description.DPOP_NONCE: ("dpop_nonce_required", _I),  # the normal first step with nonces
     Description.UNAVAILABLE: ("key_set_unavailable", _I),  # jwks warns once per outage
     Description.NOT_AUTHENTICATED: ("not_authenticated", _I),
     Description.USER_UNKNOWN: ("unknown_user", _I),

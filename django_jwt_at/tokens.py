@@ -150,3 +150,20 @@ class AccessToken:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return frozenset(value)
         return None
+
+    @property
+    def dpop_bound(self) -> bool:
+        """True when the token is bound to a DPoP key (``cnf`` with ``jkt``, RFC 9449 §6.1).
+
+        A ``cnf`` that is not an object counts as bound (fail closed): such a token is
+        refused as a Bearer token and matches no proof key.
+        """
+        cnf = self.claims.get("cnf")
+        return cnf is not None and (not isinstance(cnf, dict) or "jkt" in cnf)
+
+    @property
+    def jkt(self) -> str | None:
+        """The JWK SHA-256 thumbprint the token is bound to (``cnf.jkt``), or None."""
+        cnf = self.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        return jkt if isinstance(jkt, str) else None

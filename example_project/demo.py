@@ -1,5 +1,9 @@
 """Walk through django-jwt-at's answers over real HTTP, against the example project.
 
+Besides the Bearer walk and the RFC 9470 step-up loop, it fetches the API's RFC 9728
+metadata and sends a DPoP-bound token (RFC 9449) with a proof made here with
+``cryptography``, then the same token as Bearer without proof, which is refused.
+
 Run from the repository root::
 
     .venv/bin/python example_project/demo.py
@@ -14,6 +18,9 @@ server is stopped in every case, Ctrl-C included.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import json
 import os
 import re
@@ -23,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +39,9 @@ from pathlib import Path
 from typing import IO
 
 import requests
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 PROJECT_DIR = Path(__file__).resolve().parent
 MANAGE = str(PROJECT_DIR / "manage.py")
@@ -40,6 +51,11 @@ INDENT = " " * 8
 
 MFA = "urn:example:acr:mfa"
 PWD = "urn:example:acr:pwd"
+#: The API's external origin (JWT_AT_RESOURCE of the example settings): DPoP proofs name it
+#: in htu, whatever address the request is sent to.
+API_ORIGIN = "https://api.example.com"
+#: A mint_token option value replaced by the thumbprint of the demo client's DPoP key.
+CLIENT_JKT = "client-key"
 
 #: mint_token options, as a tuple of (option, value) pairs so that it can key a dict.
 TokenSpec = tuple[tuple[str, str], ...]
@@ -56,6 +72,7 @@ class Case:
     expected_error: str | None = None  # the challenge's error="..." parameter, if any
     token: TokenSpec | None = None  # a token minted with these options
     authorization: str | None = None  # or this literal Authorization header
+    scheme: str = "Bearer"  # "DPoP": the token is sent with a DPoP proof of the client key
 
 
 CASES: Sequence[Case] = (
@@ -124,7 +141,67 @@ CASES: Sequence[Case] = (
         "invalid_request",
         authorization="Bearer",
     ),
+    Case("Protected resource metadata (RFC 9728), no token", "GET", "/.well-known/oauth-protected-resource", 200),
+    Case(
+        "DPoP-bound token (cnf.jkt) with a proof of the client's key (RFC 9449)",
+        "GET",
+        "/api/orders",
+        200,
+        token=(("--dpop-jkt", CLIENT_JKT),),
+        scheme="DPoP",
+    ),
+    Case(
+        "The same DPoP-bound token as Bearer, without proof",
+        "GET",
+        "/api/orders",
+        401,
+        "invalid_token",
+        token=(("--dpop-jkt", CLIENT_JKT),),
+    ),
 )
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@functools.lru_cache(maxsize=1)
+def client_key() -> ec.EllipticCurvePrivateKey:
+    """The demo client's DPoP key (P-256), made once per run."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def client_jwk() -> dict[str, str]:
+    numbers = client_key().public_key().public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+    }
+
+
+def client_jkt() -> str:
+    """RFC 7638 thumbprint of the client's public key: required members, sorted, compact."""
+    jwk = client_jwk()
+    canonical = json.dumps({name: jwk[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def dpop_proof(method: str, path: str, token: str) -> str:
+    """An RFC 9449 §4.2 proof: ES256 over the request's method and external URL, with the
+    hash of the access token (ath), signed with the client's key."""
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": client_jwk()}
+    claims = {
+        "jti": str(uuid.uuid4()),
+        "htm": method,
+        "htu": API_ORIGIN + path,
+        "iat": int(time.time()),
+        "ath": b64url(hashlib.sha256(token.encode("ascii")).digest()),
+    }
+    signing_input = ".".join(b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
+    r, s = decode_dss_signature(client_key().sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 class DemoError(Exception):
@@ -196,7 +273,12 @@ def mint_tokens(specs: Sequence[TokenSpec], env: dict[str, str]) -> dict[TokenSp
     """Mint one token per distinct spec with ``manage.py mint_token``, in parallel."""
     processes = {
         spec: subprocess.Popen(
-            [sys.executable, MANAGE, "mint_token", *(part for option in spec for part in option)],
+            [
+                sys.executable,
+                MANAGE,
+                "mint_token",
+                *(part if part != CLIENT_JKT else client_jkt() for option in spec for part in option),
+            ],
             cwd=PROJECT_DIR,
             env=env,
             stdout=subprocess.PIPE,
@@ -273,7 +355,9 @@ def send(base_url: str, case: Case, tokens: dict[TokenSpec, str]) -> Outcome:
     """Send the request of ``case`` and record the answer."""
     headers = {"Accept": "application/json"}
     if case.token is not None:
-        headers["Authorization"] = f"Bearer {tokens[case.token]}"
+        headers["Authorization"] = f"{case.scheme} {tokens[case.token]}"
+        if case.scheme == "DPoP":
+            headers["DPoP"] = dpop_proof(case.method, case.path, tokens[case.token])
     elif case.authorization is not None:
         headers["Authorization"] = case.authorization
     outcome = Outcome(case)
@@ -299,7 +383,9 @@ def report(number: int, total: int, outcome: Outcome) -> None:
     print(f"[{number:>2}/{total}] {case.title}")
     print(f"{INDENT}> {case.method} {case.path}")
     if case.token is not None:
-        print(f"{INDENT}> Authorization: Bearer <token: {describe(case.token)}>")
+        print(f"{INDENT}> Authorization: {case.scheme} <token: {describe(case.token)}>")
+        if case.scheme == "DPoP":
+            print(f"{INDENT}> DPoP: <proof: ES256, htm={case.method}, htu={API_ORIGIN}{case.path}, ath>")
     elif case.authorization is not None:
         print(f"{INDENT}> Authorization: {case.authorization}")
     expected = f"expected {case.expected_status}" + (f" {case.expected_error}" if case.expected_error else "")
@@ -318,7 +404,7 @@ def report(number: int, total: int, outcome: Outcome) -> None:
             body = json.dumps(json.loads(outcome.body), separators=(", ", ": "))
         except ValueError:
             body = outcome.body
-        print(f"{INDENT}< {shorten(body, 100)}")
+        print(f"{INDENT}< {shorten(body, 400)}")
     print()
 
 
@@ -379,6 +465,8 @@ def describe(spec: TokenSpec) -> str:
         parts.append(f"expired {-lifetime}s ago" if lifetime < 0 else f"expires in {lifetime}s")
     if "--audience" in options:
         parts.append(f"aud={options['--audience']}")
+    if "--dpop-jkt" in options:
+        parts.append("cnf.jkt=thumbprint of the client's DPoP key")
     return ", ".join(parts)
 
 
@@ -399,6 +487,7 @@ def run() -> int:
         print(f"{INDENT}issuer:   {base_url}/dev-issuer  (tokens minted with manage.py mint_token)")
         print(f"{INDENT}metadata: {base_url}/.well-known/oauth-authorization-server/dev-issuer")
         print(f"{INDENT}JWKS:     {base_url}/dev-issuer/jwks")
+        print(f"{INDENT}resource: {API_ORIGIN} (RFC 9728 metadata at {base_url}/.well-known/oauth-protected-resource)")
         print()
         outcomes = []
         for number, case in enumerate(CASES, 1):

@@ -2,9 +2,10 @@
 spec §0.2), a controllable clock, the T0 token factory and a recording API client.
 
 Every response a test obtains through ``api`` is checked at teardown for the rules that
-hold for "all failing fixtures": challenge syntax (C-6750-15/17/18/19, C-DRF-03) and no
-token material in headers, body or INFO+ log records (C-6750-31). A violation is reported
-as an error at teardown of the test that produced it.
+hold for "all failing fixtures": challenge syntax (C-6750-15/17/18/19, C-DRF-03), the
+DPoP challenge and headers (spec §0.3, C-9449-31/32/34/35) and no token material in
+headers, body or INFO+ log records (C-6750-31). A violation is reported as an error at
+teardown of the test that produced it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django_jwt_at.jwks import key_sets
 from django_jwt_at.token_cache import verified_tokens
 
 from . import signing
-from .helpers import FX_AUD, FX_ISS, FX_ISS2, MFA, SecretIndex, challenge_problems
+from .helpers import FX_AUD, FX_ISS, FX_ISS2, MFA, SecretIndex, challenge_problems, dpop_response_problems
 from .live_server import LiveServer
 from .redis_server import redis_server  # noqa: F401  (the session fixture, for every module)
 
@@ -180,6 +181,9 @@ def fx(settings: Any, server: LiveServer, keys: dict[str, signing.SigningKey]) -
     settings.JWT_AT_ERROR_DESCRIPTIONS = True
     settings.JWT_AT_ERROR_URI = None
     settings.JWT_AT_HTTP_TIMEOUT = 2
+    # Spec sections 1-3 and 6-8 describe a Bearer-only resource (their challenges have no
+    # DPoP part); the DPoP and metadata suites set the mode they test.
+    settings.JWT_AT_DPOP = "off"
     return fixture
 
 
@@ -343,6 +347,7 @@ def response_text(response: Any) -> str:
 def exchange_problems(exchange: Exchange, records: Iterable[logging.LogRecord] = ()) -> list[str]:
     response = exchange.response
     problems = challenge_problems(response.get("WWW-Authenticate"), response.status_code)
+    problems += dpop_response_problems(response)
     if response.status_code == 500:
         problems.append("C-DRF-09: status 500")
     if response.status_code >= 400 and SecretIndex(exchange.secrets).leaks(response_text(response)):

@@ -40,7 +40,14 @@ D = {
     "acr": "A different authentication level is required",
     "max-age": "More recent authentication is required",
     "acr-max-age": "A different authentication level and more recent authentication are required",
+    "dpop-missing": "DPoP proof is missing",
+    "dpop-proof": "Invalid DPoP proof",
+    "dpop-binding": "Invalid DPoP key binding",
+    "dpop-bearer": "DPoP-bound access token requires the DPoP authentication scheme",
+    "dpop-unbound": "Access token is not DPoP-bound",
+    "dpop-nonce": "Resource server requires nonce in DPoP proof",
 }
+DPOP_ALGS = "ES256 PS256"
 
 NO_CREDENTIALS = f'Bearer realm="{REALM}"'
 
@@ -54,6 +61,7 @@ def bearer(
     acr_values: str | None = None,
     max_age: str | None = None,
     realm: str = REALM,
+    resource_metadata: str | None = None,
 ) -> str:
     """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted)."""
     params = [("realm", realm)]
@@ -64,10 +72,37 @@ def bearer(
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("resource_metadata", resource_metadata),
     ):
         if value is not None:
             params.append((name, value))
     return "Bearer " + ", ".join(f'{n}="{v}"' for n, v in params)
+
+
+def dpop(
+    error: str | None = None,
+    description: str | None = None,
+    *,
+    scope: str | None = None,
+    acr_values: str | None = None,
+    max_age: str | None = None,
+    algs: str = DPOP_ALGS,
+    resource_metadata: str | None = None,
+) -> str:
+    """The canonical DPoP challenge (spec §0.3: no realm, algs after the error params)."""
+    params = []
+    for name, value in (
+        ("error", error),
+        ("error_description", description),
+        ("scope", scope),
+        ("acr_values", acr_values),
+        ("max_age", max_age),
+        ("algs", algs),
+        ("resource_metadata", resource_metadata),
+    ):
+        if value is not None:
+            params.append((name, value))
+    return "DPoP " + ", ".join(f'{n}="{v}"' for n, v in params)
 
 
 def invalid_token(key: str) -> str:
@@ -177,9 +212,35 @@ SCOPE_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)
 URI_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
 
 
+ALGS_VALUE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+( [!#$%&'*+.^_`|~0-9A-Za-z-]+)*\Z")
+NONCE_VALUE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")  # RFC 9449 §8.1 NQCHAR
+
+
+def _dpop_problems(params: list[tuple[str, str]], status: int) -> list[str]:
+    """RFC 9449 §7.1 / spec §0.3 rules for one DPoP challenge."""
+    problems: list[str] = []
+    names = [name.lower() for name, _ in params]
+    if "algs" not in names:
+        problems.append("spec §0.3: DPoP challenge without algs")
+    if "realm" in names:
+        problems.append("spec §0.3: realm on the DPoP challenge")
+    dupes = {x for x in names if names.count(x) > 1}
+    if dupes:
+        problems.append(f"C-6750-17: repeated parameters {sorted(dupes)} on the DPoP challenge")
+    values = {name.lower(): val for name, val in params}
+    for name in ("error", "error_description"):
+        if name in values and not ERROR_VALUE.match(values[name]):
+            problems.append(f"C-6750-15: DPoP {name} has characters outside %x20-21/%x23-5B/%x5D-7E")
+    if "algs" in values and (not ALGS_VALUE.match(values["algs"]) or "none" in values["algs"].split()):
+        problems.append("C-9728-06: DPoP algs is not a list of JWS algorithms")
+    if values.get("error") in ("invalid_dpop_proof", "use_dpop_nonce") and status != 401:
+        problems.append(f"C-9449-35: {values['error']} with status {status}")
+    return problems
+
+
 def challenge_problems(value: str | None, status: int) -> list[str]:
-    """Every structural rule of RFC 6750 §3 / RFC 9110 §11 the header breaks (C-6750-15,
-    -17, -18, -19, C-DRF-03). Empty list = fine."""
+    """Every structural rule of RFC 6750 §3 / RFC 9110 §11 / RFC 9449 §7.1 the header
+    breaks (C-6750-15, -17, -18, -19, C-DRF-03, C-9449-35). Empty list = fine."""
     problems: list[str] = []
     if value is None:
         if status == 401:
@@ -191,7 +252,14 @@ def challenge_problems(value: str | None, status: int) -> list[str]:
         return [f"C-6750-17: unparsable WWW-Authenticate: {exc}"]
     if not challenges:
         problems.append("C-DRF-03: no challenge")
+    schemes = [scheme.lower() for scheme, _ in challenges]
+    if len(set(schemes)) != len(schemes):
+        problems.append(f"spec §0.3: a scheme challenged twice in {value!r}")
+    if schemes == ["dpop", "bearer"]:
+        problems.append("spec §0.3: the DPoP challenge before the Bearer one")
     for scheme, params in challenges:
+        if scheme.lower() == "dpop":
+            problems += _dpop_problems(params, status)
         if scheme.lower() == "bearer":
             if not params:
                 problems.append("C-6750-18: bare Bearer challenge")
@@ -214,6 +282,23 @@ def challenge_problems(value: str | None, status: int) -> list[str]:
     # Raw string checks too: no CR/LF/TAB/non-ASCII anywhere in the field (C-6750-15).
     if re.search(r"[^\x20-\x7e]", value):
         problems.append("C-6750-15: control or non-ASCII character in WWW-Authenticate")
+    return problems
+
+
+def dpop_response_problems(response: Any) -> list[str]:
+    """Header rules of RFC 9449 §7.1, §8, §9 for any response (C-9449-31, -32, -34)."""
+    problems: list[str] = []
+    if "Proxy-Authenticate" in response:
+        problems.append("C-9449-34: Proxy-Authenticate emitted")
+    value = response.get("WWW-Authenticate") or ""
+    nonce = response.get("DPoP-Nonce")
+    if 'error="use_dpop_nonce"' in value and nonce is None:
+        problems.append("C-9449-31: use_dpop_nonce without DPoP-Nonce")
+    if nonce is not None:
+        if not NONCE_VALUE.match(nonce):
+            problems.append("C-9449-32: DPoP-Nonce is not 1*NQCHAR")
+        if "no-store" not in response.get("Cache-Control", ""):
+            problems.append("C-9449-31: DPoP-Nonce on a cacheable response")
     return problems
 
 

@@ -31,18 +31,29 @@ def test_demo_walk_and_C_9470_18_step_up_loop() -> None:
     assert result.returncode == 0, output
     assert "Traceback" not in output
     assert "DIFFERENT" not in output
-    assert "All 13 exchanges gave the expected answer." in output
+    assert "All 16 exchanges gave the expected answer." in output
 
     statuses = [
         line.split()[1] for line in result.stdout.splitlines() if line.lstrip().startswith("< ") and "expected" in line
     ]
-    # The walk, then the RFC 9470 step-up loop: challenged (401), stepped up, retried (200).
-    assert statuses == ["200", "200", "200", "401", "401", "401", "403", "401", "401", "200", "400", "401", "200"], (
-        output
-    )
+    # The walk (its last three: RFC 9728 metadata, a DPoP-bound token with its proof, the
+    # same token as Bearer), then the RFC 9470 step-up loop: challenged, stepped up, retried.
+    assert statuses == [
+        *["200", "200", "200", "401", "401", "401", "403", "401", "401", "200", "400"],
+        *["200", "200", "401"],
+        *["401", "200"],
+    ], output
     assert "client: asks the issuer for a new token with acr_values=urn:example:acr:mfa max_age=300" in output
 
-    assert 'WWW-Authenticate: Bearer realm="api"\n' in output
+    metadata = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+    assert f'WWW-Authenticate: Bearer realm="api", {metadata}, DPoP algs="ES256 PS256", {metadata}\n' in output
+    assert '"resource": "https://api.example.com"' in output
+    assert '"scopes_supported": ["orders:read", "orders:write", "payments:write"]' in output
+    # RFC 9449 §7.2: the DPoP-bound token is refused as Bearer, the error on the Bearer challenge.
+    assert (
+        'WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="DPoP-bound access token '
+        f'requires the DPoP authentication scheme", {metadata}, DPoP algs="ES256 PS256", {metadata}\n'
+    ) in output
     assert 'error="invalid_token", error_description="The access token expired"' in output
     assert 'error="invalid_token", error_description="The access token audience is invalid"' in output
     assert (

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from django_jwt_at.permissions import StepUpRequired
 
+from . import dpop_proofs, signing
 from .conftest import ABSENT
 from .helpers import HWK, MFA, NO_CREDENTIALS, PWD, D, bearer, challenge_params, invalid_token
 
@@ -209,9 +210,23 @@ def test_C_9470_13_no_credentials_no_leak(api, path):
     assert b"urn:example" not in response.content
 
 
-@pytest.mark.skip(reason="DPoP (spec section 5) is not implemented; C-9470-14 needs DPoP optional mode")
-def test_C_9470_14_step_up_on_dpop_challenge():
-    raise AssertionError("not applicable")
+@pytest.mark.parametrize("path", PAYMENT_VIEWS)
+def test_C_9470_14_step_up_on_dpop_challenge(api, settings, make_token, clock, path):
+    settings.JWT_AT_DPOP = "optional"
+    settings.JWT_AT_RESOURCE_URL = "https://rs.example.com"
+    client_key = signing.ec_key("KD", "P-256")
+    jwk = dpop_proofs.public_jwk(client_key)
+    token = make_token(claims={"acr": PWD, "cnf": {"jkt": dpop_proofs.thumbprint(jwk)}})
+    proof = dpop_proofs.make_proof(
+        client_key, token=token, now=clock.t, method="POST", htu="https://rs.example.com" + path
+    )
+    response = api.post(path, authorization=f"DPoP {token}", HTTP_DPOP=proof)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="api", DPoP error="insufficient_user_authentication", error_description="'
+        + D["acr"]
+        + f'", acr_values="{MFA}", algs="ES256 PS256"'
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -21,4 +21,12 @@ urlpatterns = [
     path("session-first/whoami", views.SessionFirstWhoAmIView.as_view()),
     path("basic-after-us", views.BasicAfterUsView.as_view()),
     path("local-user", views.LocalUserView.as_view()),
+    path("~user/x", views.WhoAmIView.as_view()),  # C-9449-15
+    path("a/b", views.WhoAmIView.as_view()),  # C-9449-15 (/a%2fb arrives decoded)
+    path("dpop-required", views.DPoPRequiredView.as_view()),
+    path("dpop-off", views.DPoPOffView.as_view()),
+    path("plain/dpop-required", views.plain_dpop_required),
+    path("plain/orders", views.plain_orders),
+    path("drf-fn/dpop-required", views.drf_fn_dpop_required),
+    path("", include("django_jwt_at.urls")),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.decorators import api_view
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_jwt_at.authentication import JWTAccessTokenAuthentication
+from django_jwt_at.decorators import access_token_required
 from django_jwt_at.errors import Description, InvalidToken
 from django_jwt_at.permissions import HasAnyScope, HasRole, HasScope, StepUpRequired
 
@@ -209,3 +212,29 @@ class LocalUserView(APIView):
 
     def get(self, request):
         return Response({"username": request.user.get_username(), "local": True})
+
+
+class DPoPRequiredView(WhoAmIView):
+    """A view whose own DPoP mode is "required" (class attribute)."""
+
+    dpop = "required"
+
+
+class DPoPOffView(WhoAmIView):
+    dpop = "off"
+
+
+@access_token_required(dpop="required")
+def plain_dpop_required(request):
+    return JsonResponse({"sub": request.auth.subject, "jkt": request.auth.jkt})
+
+
+@access_token_required(scopes=["orders:read"])
+def plain_orders(request):
+    return JsonResponse({"sub": request.auth.subject, "dpop_bound": request.auth.dpop_bound})
+
+
+@api_view(["GET"])
+@access_token_required(dpop="required")
+def drf_fn_dpop_required(request):
+    return Response({"sub": request.auth.subject})

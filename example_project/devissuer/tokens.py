@@ -44,6 +44,7 @@ def mint_access_token(
     auth_time_ago: int | None = None,
     roles: Sequence[str] | None = None,
     now: float | None = None,
+    jkt: str | None = None,
 ) -> str:
     """Return an RFC 9068 access token of the development issuer (``settings.DEV_ISSUER``).
 
@@ -51,7 +52,8 @@ def mint_access_token(
     that expired that many seconds ago; its ``iat`` is then 600 s before ``exp``, as if it
     had been issued with the default lifetime. ``auth_time`` is ``now - auth_time_ago``.
     ``acr``, ``auth_time`` and ``roles`` are included only when given, ``scope`` only when
-    not empty.
+    not empty. ``jkt`` binds the token to a client's DPoP key: ``cnf`` = ``{"jkt": jkt}``,
+    the RFC 7638 thumbprint of its public key (RFC 9449 §6.1).
     """
     current = int(time.time() if now is None else now)
     expires = current + lifetime
@@ -73,5 +75,7 @@ def mint_access_token(
         claims["auth_time"] = current - auth_time_ago
     if roles is not None:
         claims["roles"] = list(roles)
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}
     header = {"typ": "at+jwt", "alg": "RS256", "kid": public_jwk()["kid"]}
     return sign_rs256(header, claims, signing_key())

@@ -65,6 +65,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
+#: RFC 9728: the resource identifier, its metadata served at
+#: /.well-known/oauth-protected-resource (django_jwt_at.urls) and named in every challenge.
+#: Its origin is also the external origin DPoP proofs name in htu (RFC 9449 §4.3): the demo
+#: reaches the API on 127.0.0.1, as a TLS-terminating proxy in front of it would.
+JWT_AT_RESOURCE = API_AUDIENCE
+JWT_AT_RESOURCE_METADATA = {"resource_name": "Example orders API"}
+# JWT_AT_DPOP is "optional" by default: Bearer tokens and DPoP-bound tokens with proofs.
+
 JWT_AT_ISSUERS = {
     # No JWKS_URI: django-jwt-at discovers it from the RFC 8414 metadata served at
     # /.well-known/oauth-authorization-server/dev-issuer by this project.

@@ -6,6 +6,10 @@ from __future__ import annotations
 from django_jwt_at.testing import OMIT, authenticate
 
 MFA = "urn:example:acr:mfa"
+# The example API publishes RFC 9728 metadata and takes DPoP (optional mode): every
+# challenge names the metadata, and the DPoP challenge follows the Bearer one.
+METADATA = 'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+DPOP = f'DPoP algs="ES256 PS256", {METADATA}'
 SCOPE_ERROR = (
     'error="insufficient_scope", '
     'error_description="The request requires higher privileges than provided by the access token"'
@@ -19,7 +23,7 @@ def test_public_needs_no_token(jwt_at_client):
 def test_no_token(jwt_at_issuer, jwt_at_client):
     response = jwt_at_client.get("/api/orders")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == f'Bearer realm="api", {METADATA}, {DPOP}'
 
 
 def test_me(jwt_at_issuer, jwt_at_client):
@@ -34,7 +38,9 @@ def test_orders_scopes_per_method(jwt_at_issuer, jwt_at_client):
     assert jwt_at_client.get("/api/orders").status_code == 200
     response = jwt_at_client.post("/api/orders")
     assert response.status_code == 403
-    assert response["WWW-Authenticate"] == f'Bearer realm="api", {SCOPE_ERROR}, scope="orders:write"'
+    assert response["WWW-Authenticate"] == (
+        f'Bearer realm="api", {SCOPE_ERROR}, scope="orders:write", {METADATA}, {DPOP}'
+    )
 
 
 def test_expired_token(jwt_at_issuer, jwt_at_client, fixed_clock):
@@ -42,7 +48,8 @@ def test_expired_token(jwt_at_issuer, jwt_at_client, fixed_clock):
     response = jwt_at_client.get("/api/orders")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == (
-        'Bearer realm="api", error="invalid_token", error_description="The access token expired"'
+        'Bearer realm="api", error="invalid_token", error_description="The access token expired", '
+        f"{METADATA}, {DPOP}"
     )
 
 
@@ -53,7 +60,8 @@ def test_payments_step_up(jwt_at_issuer, jwt_at_client, fixed_clock):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_user_authentication", '
-        f'error_description="A different authentication level is required", acr_values="{MFA}"'
+        f'error_description="A different authentication level is required", acr_values="{MFA}", '
+        f"{METADATA}, {DPOP}"
     )
 
     authenticate(jwt_at_client, jwt_at_issuer.token(scope="payments:write", acr=MFA, auth_time=fixed_clock - 600))
@@ -61,7 +69,8 @@ def test_payments_step_up(jwt_at_issuer, jwt_at_client, fixed_clock):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == (
         'Bearer realm="api", error="insufficient_user_authentication", '
-        'error_description="More recent authentication is required", max_age="300"'
+        'error_description="More recent authentication is required", max_age="300", '
+        f"{METADATA}, {DPOP}"
     )
 
     authenticate(jwt_at_client, jwt_at_issuer.token(scope="payments:write", acr=MFA, auth_time=fixed_clock - 60))

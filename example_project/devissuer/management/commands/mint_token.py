@@ -34,10 +34,17 @@ class Command(BaseCommand):
             "--auth-time-ago", type=int, metavar="SECONDS", help="auth_time = this many seconds before now"
         )
         parser.add_argument("--roles", help="space- or comma-separated roles, e.g. 'admin auditor'")
+        parser.add_argument(
+            "--dpop-jkt",
+            metavar="THUMBPRINT",
+            help="bind the token to a DPoP key: cnf.jkt = this RFC 7638 thumbprint (use it as 'Authorization: DPoP')",
+        )
 
     def handle(self, *args: Any, **options: Any) -> str:
         if options["auth_time_ago"] is not None and options["auth_time_ago"] < 0:
             raise CommandError("--auth-time-ago must not be negative")
+        if options["dpop_jkt"] is not None and not re.fullmatch(r"[A-Za-z0-9_-]{43}", options["dpop_jkt"]):
+            raise CommandError("--dpop-jkt must be a base64url SHA-256 thumbprint (43 characters)")
         roles = options["roles"]
         return mint_access_token(
             sub=options["sub"],
@@ -48,4 +55,5 @@ class Command(BaseCommand):
             acr=options["acr"],
             auth_time_ago=options["auth_time_ago"],
             roles=None if roles is None else [r for r in re.split(r"[\s,]+", roles) if r],
+            jkt=options["dpop_jkt"],
         )
