@@ -52,6 +52,10 @@ class ProtocolError(Exception):
     #: was found in ``JWT_AT_ISSUERS`` (never a value read from an untrusted token); for
     #: the ``access_token_rejected`` signal and log records.
     issuer: str | None = None
+    #: The validation step that refused the token (one of
+    #: :data:`django_jwt_at.validation.STEPS`), None for a refusal while parsing; for
+    #: ``manage.py jwt_at_inspect``, never sent to the client.
+    step: str | None = None
 
     def __init__(self, description: Description) -> None:
         super().__init__(description.value)
