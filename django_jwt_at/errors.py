@@ -61,6 +61,10 @@ class ProtocolError(Exception):
     #: The challenge that carries the error (RFC 9449 §7.2): "Bearer", "DPoP", "both", or
     #: None for the scheme the request used.
     scheme: str | None = None
+    #: The validation step that refused the token (one of
+    #: :data:`django_jwt_at.validation.STEPS`), None for a refusal while parsing; for
+    #: ``manage.py jwt_at_inspect``, never sent to the client.
+    step: str | None = None
 
     def __init__(self, description: Description, *, scheme: str | None = None) -> None:
         super().__init__(description.value)

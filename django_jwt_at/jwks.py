@@ -395,6 +395,24 @@ class IssuerKeys:
         )
         return _Metadata(uri, now + lifetime)
 
+    def cached(self, config: Config) -> KeySet | None:
+        """The key set :meth:`find` would use now without network I/O, or None.
+
+        This process's set when fresh, else the shared cache's when fresh (found through
+        the cached metadata for an issuer without JWKS_URI). Nothing is fetched or stored.
+        """
+        now = clock.now()
+        key_set = self.key_set
+        if key_set is not None and now < key_set.expires_at:
+            return key_set
+        uri = self.issuer.jwks_uri
+        if uri is None:
+            metadata = self.metadata
+            if metadata is None or now >= metadata.expires_at:
+                metadata = self._shared_metadata(config, now, stale=False)
+            uri = metadata.jwks_uri if metadata is not None else None
+        return self._shared_key_set(config, uri, now, stale=False) if uri is not None else None
+
     def status(self, config: Config, *, refresh: bool) -> KeySetStatus:
         """What the shared cache holds for this issuer; with ``refresh``, fetch first.
 
@@ -550,6 +568,11 @@ class KeySetRegistry:
     def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
         """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""
         return self._state(issuer).find(kid, alg, config)
+
+    def cached(self, issuer: IssuerConfig, config: Config) -> KeySet | None:
+        """The fresh key set of ``issuer`` held in this process or the shared cache, without
+        any network I/O (for ``manage.py jwt_at_inspect``); see :meth:`IssuerKeys.cached`."""
+        return self._state(issuer).cached(config)
 
     def status(self, issuer: IssuerConfig, config: Config, *, refresh: bool = False) -> KeySetStatus:
         """Describe the shared-cache key set of ``issuer``; see :meth:`IssuerKeys.status`."""

@@ -3,11 +3,17 @@
 Order (choice A-33): parse, typ, alg, trusted issuer (read unverified, only to pick the key
 set), key lookup, signature, then claims: iss, aud, exp/nbf/iat, required claims. Cheap
 checks come first, so a hostile token never costs a network call or a signature check.
+
+Every InvalidToken raised here names its step (:data:`STEPS`) in ``step``, so that
+``manage.py jwt_at_inspect`` reports the library's own verdict per step; the name is set
+only on the failure path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from .conf import Config, IssuerConfig
 from .errors import Description, InvalidToken, ProtocolError
@@ -20,13 +26,37 @@ from .tokens import AccessToken
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
 
+#: The steps of validation after :func:`~django_jwt_at.jws.parse_compact`, in the order
+#: they run. ``CLAIM_STEPS`` are the ones :func:`check_claims` makes.
+STEPS = (
+    "alg-allowed",  # alg in the ALGORITHMS of some issuer
+    "issuer",  # iss in JWT_AT_ISSUERS
+    "issuer-typ",  # typ in the issuer's TOKEN_TYPES
+    "issuer-alg",  # alg in the issuer's ALGORITHMS
+    "key",  # a key of the issuer's key set for (kid, alg)
+    "signature",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "claims",  # required claims and the types of the claims the package reads
+    "claim-values",  # REQUIRED_CLAIM_VALUES
+)
+CLAIM_STEPS = STEPS[STEPS.index("aud") :]
 
-def _numeric_date(value: object) -> float:
+
+def _invalid(description: Description, step: str) -> InvalidToken:
+    error = InvalidToken(description)
+    error.step = step
+    return error
+
+
+def _numeric_date(value: object, step: str) -> float:
     # type() rather than isinstance(): bool is an int subclass, and true/false are not
     # numbers here (C-9068-19); json gives no other subclasses.
     if (type(value) is int or type(value) is float) and -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE:
         return float(value)
-    raise InvalidToken(Description.CLAIMS)
+    raise _invalid(Description.CLAIMS, step)
 
 
 def validate_access_token(
@@ -57,14 +87,14 @@ def validate_access_token(
     header = jws.header
     claims = jws.claims
     if header.alg not in config.algorithms:  # no issuer accepts it (choice A-33)
-        raise InvalidToken(Description.ALG)
+        raise _invalid(Description.ALG, "alg-allowed")
 
     # RFC 9068 §4 step 3 and RFC 8725 §3.8: the issuer picks the keys, so it must be trusted
     # before anything is fetched (C-8414-04: no discovery from an untrusted iss).
     issuer_value = claims.get("iss")
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
     if issuer is None:
-        raise InvalidToken(Description.ISS)
+        raise _invalid(Description.ISS, "issuer")
     try:
         token, verified_by = _check_trusted(jws, issuer, config, key_sets, now)
     except ProtocolError as exc:
@@ -89,69 +119,78 @@ def _check_trusted(
 ) -> tuple[AccessToken, VerificationKey]:
     """The checks that come once the issuer is trusted; returns the token and its key."""
     header = jws.header
-    claims = jws.claims
     if header.typ not in issuer.token_types:  # the issuer's profile (docs/providers.rst)
-        raise InvalidToken(Description.TYP)
+        raise _invalid(Description.TYP, "issuer-typ")
     if header.alg not in issuer.algorithms:
-        raise InvalidToken(Description.ALG)
+        raise _invalid(Description.ALG, "issuer-alg")
     keys = key_sets.find(issuer, header.kid, header.alg, config)
     for verified_by in keys:
         if verified_by.verify(jws.signing_input, jws.signature):
             break
     else:
-        raise InvalidToken(Description.SIGNATURE)
+        # An unknown kid reads as a bad signature to the client (spec §0.4, D-signature).
+        raise _invalid(Description.SIGNATURE, "signature" if keys else "key")
+    return check_claims(header.fields, jws.claims, issuer, config.leeway, now), verified_by
 
+
+def check_claims(
+    header: Mapping[str, Any], claims: dict[str, Any], issuer: IssuerConfig, leeway: int, now: float
+) -> AccessToken:
+    """The claim steps (:data:`CLAIM_STEPS`, in that order) for a token of ``issuer``.
+
+    Pure: no key, no I/O. Validation calls it after the signature check; ``manage.py
+    jwt_at_inspect`` also calls it on the unverified claims when no key set is at hand.
+    Raises InvalidToken whose ``step`` names the failing step.
+    """
     # RFC 9068 §4 step 4 and RFC 7519 §4.1.3: aud is a string or an array of strings,
     # compared exactly; one of them must be ours. (A profile may name another claim.)
     aud = claims.get(issuer.audience_claim)
     if type(aud) is str:
         if aud not in issuer.audiences:
-            raise InvalidToken(Description.AUD)
+            raise _invalid(Description.AUD, "aud")
     elif type(aud) is not list or not all(type(a) is str for a in aud) or issuer.audiences.isdisjoint(aud):
-        raise InvalidToken(Description.AUD)
+        raise _invalid(Description.AUD, "aud")
 
-    leeway = config.leeway
-    expires_at = _numeric_date(claims.get("exp"))
+    expires_at = _numeric_date(claims.get("exp"), "exp")
     if now >= expires_at + leeway:  # RFC 7519 §4.1.4 "on or after" (choice A-09)
-        raise InvalidToken(Description.EXPIRED)
+        raise _invalid(Description.EXPIRED, "exp")
     not_before = None
     if "nbf" in claims:
-        not_before = _numeric_date(claims["nbf"])
+        not_before = _numeric_date(claims["nbf"], "nbf")
         if now + leeway < not_before:
-            raise InvalidToken(Description.NBF)
-    if _numeric_date(claims.get("iat")) > now + leeway:  # choice A-10
-        raise InvalidToken(Description.IAT)
+            raise _invalid(Description.NBF, "nbf")
+    if _numeric_date(claims.get("iat"), "iat") > now + leeway:  # choice A-10
+        raise _invalid(Description.IAT, "iat")
 
     # RFC 9068 §2.2 REQUIRED claims (choice A-08) and the types of the optional ones we use,
     # as the issuer's profile names them.
     for name in issuer.required_strings:
         if type(claims.get(name)) is not str:
-            raise InvalidToken(Description.CLAIMS)
+            raise _invalid(Description.CLAIMS, "claims")
     for name in issuer.optional_strings:
         if name in claims and type(claims[name]) is not str:
-            raise InvalidToken(Description.CLAIMS)
+            raise _invalid(Description.CLAIMS, "claims")
     for name in issuer.required_other:
         if name not in claims:
-            raise InvalidToken(Description.CLAIMS)
-    for name, value in issuer.required_claim_values:
-        if claims.get(name) != value:
-            raise InvalidToken(Description.CLAIMS)
+            raise _invalid(Description.CLAIMS, "claims")
     if issuer.scope_format == "array" and issuer.scope_claim in claims:
         scopes = claims[issuer.scope_claim]
         if type(scopes) is not list or not all(type(s) is str for s in scopes):
-            raise InvalidToken(Description.CLAIMS)
+            raise _invalid(Description.CLAIMS, "claims")
     if "auth_time" in claims:
-        _numeric_date(claims["auth_time"])
+        _numeric_date(claims["auth_time"], "claims")
     if "amr" in claims:
         amr = claims["amr"]
         if type(amr) is not list or not all(type(m) is str for m in amr):
-            raise InvalidToken(Description.CLAIMS)
+            raise _invalid(Description.CLAIMS, "claims")
+    for name, value in issuer.required_claim_values:
+        if claims.get(name) != value:
+            raise _invalid(Description.CLAIMS, "claim-values")
 
-    token = AccessToken(
-        header.fields,
+    return AccessToken(
+        header,
         MappingProxyType(claims),
         issuer=issuer,
         expires_at=expires_at,
         not_before=not_before,
     )
-    return token, verified_by
