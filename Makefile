@@ -52,6 +52,7 @@ bench: $(STAMP)  ## run the validator, scaling, end-to-end and hostile-input ben
 	$(BIN)/python bench/end_to_end.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/chart.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache fuzz/.work

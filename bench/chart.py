@@ -22,7 +22,10 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
-OUTPUT = ROOT / "docs" / "_static" / "benchmark.svg"
+# A run into BENCH_RESULTS (a quick look) leaves the committed chart alone.
+OUTPUT = (
+    RESULTS_DIR / "benchmark.svg" if os.environ.get("BENCH_RESULTS") else ROOT / "docs" / "_static" / "benchmark.svg"
+)
 
 WIDTH = 960
 LABEL_X = 24  # left edge of the row labels
