@@ -34,6 +34,7 @@ class Description(str, enum.Enum):
     ACR = "A different authentication level is required"
     MAX_AGE = "More recent authentication is required"
     ACR_MAX_AGE = "A different authentication level and more recent authentication are required"
+    CONFIRMATION = "The access token is bound to a key by a method the resource server does not support"
     DPOP_MISSING = "DPoP proof is missing"
     DPOP_PROOF = "Invalid DPoP proof"
     DPOP_BINDING = "Invalid DPoP key binding"

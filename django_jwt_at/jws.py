@@ -13,8 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from .conf import AT_JWT, SUPPORTED_ALGORITHMS, InputLimits, media_type, on_config_change
 from .errors import Description, InvalidToken
@@ -137,6 +136,51 @@ def decode_json_object(segment: str, max_depth: int) -> dict[str, Any]:
     return value
 
 
+class ReadOnlyDict(dict):  # type: ignore[type-arg]
+    """A ``dict`` whose mutating methods raise TypeError: a decoded JSON object that views
+    may read, serialise (``json.dumps``), copy and pickle, but not change in place."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("access token claims and headers are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[type[ReadOnlyDict], tuple[dict[str, Any]]]:
+        return ReadOnlyDict, (dict(self),)
+
+    def __copy__(self) -> ReadOnlyDict:
+        return self
+
+    def __deepcopy__(self, memo: object) -> ReadOnlyDict:
+        return self
+
+
+def frozen(value: Any) -> Any:
+    """``value`` read-only all the way down: JSON objects become :class:`ReadOnlyDict` and
+    arrays tuples. A validated token is shared by every request that presents it (the
+    verified-token cache, the header cache), so no view may change what the next one sees."""
+    kind = type(value)
+    if kind is dict:
+        return frozen_object(value)
+    if kind is list:
+        return tuple(frozen(item) for item in value)
+    return value
+
+
+def frozen_object(members: dict[str, Any]) -> ReadOnlyDict:
+    """A read-only copy of a decoded JSON object, nested objects and arrays frozen too
+    (:func:`frozen`)."""
+    result = ReadOnlyDict(members)
+    for name, value in members.items():
+        kind = type(value)
+        if kind is dict or kind is list:
+            dict.__setitem__(result, name, frozen(value))
+    return result
+
+
 @dataclass(frozen=True)
 class JoseHeader:
     """A protected header that passed every check that needs no key (RFC 9068 §4 step 1)."""
@@ -180,7 +224,7 @@ def parse_header(segment: str, limits: InputLimits, token_types: frozenset[str |
         or (isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"))
     ):
         raise _malformed()
-    return JoseHeader(alg=alg, kid=kid, typ=typ, fields=MappingProxyType(fields))
+    return JoseHeader(alg=alg, kid=kid, typ=typ, fields=frozen_object(fields))
 
 
 _header_cache: dict[str, JoseHeader] = {}

@@ -70,6 +70,7 @@ _REASONS: dict[Description, tuple[str, int]] = {
     Description.ACR: ("step_up_required", _I),
     Description.MAX_AGE: ("step_up_required", _I),
     Description.ACR_MAX_AGE: ("step_up_required", _I),
+    Description.CONFIRMATION: ("unsupported_binding", _W),
     Description.DPOP_MISSING: ("dpop_proof_missing", _W),
     Description.DPOP_PROOF: ("bad_dpop_proof", _W),
     Description.DPOP_BINDING: ("bad_dpop_binding", _W),

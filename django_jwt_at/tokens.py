@@ -38,12 +38,13 @@ class AccessToken:
 
     @property
     def header(self) -> Mapping[str, Any]:
-        """The JOSE header (read-only)."""
+        """The JOSE header, read-only all the way down as :attr:`claims`."""
         return self._header
 
     @property
     def claims(self) -> Mapping[str, Any]:
-        """Every claim as decoded (read-only: the same token may serve many requests)."""
+        """Every claim as decoded, read-only all the way down (the same token may serve many
+        requests): JSON objects are read-only mappings and arrays are tuples."""
         return self._claims
 
     @property
@@ -147,7 +148,7 @@ class AccessToken:
             value = self._claims
             for part in name.split("."):
                 value = value.get(part) if isinstance(value, Mapping) else None
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
             return frozenset(value)
         return None
 
@@ -155,15 +156,16 @@ class AccessToken:
     def dpop_bound(self) -> bool:
         """True when the token is bound to a DPoP key (``cnf`` with ``jkt``, RFC 9449 §6.1).
 
-        A ``cnf`` that is not an object counts as bound (fail closed): such a token is
-        refused as a Bearer token and matches no proof key.
+        Validation refuses any other ``cnf``; should one reach here anyway, it counts as
+        bound (fail closed): such a token is refused as a Bearer token and matches no
+        proof key.
         """
-        cnf = self.claims.get("cnf")
-        return cnf is not None and (not isinstance(cnf, dict) or "jkt" in cnf)
+        cnf = self._claims.get("cnf")
+        return cnf is not None and (not isinstance(cnf, Mapping) or "jkt" in cnf)
 
     @property
     def jkt(self) -> str | None:
         """The JWK SHA-256 thumbprint the token is bound to (``cnf.jkt``), or None."""
-        cnf = self.claims.get("cnf")
-        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        cnf = self._claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
         return jkt if isinstance(jkt, str) else None

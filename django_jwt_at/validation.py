@@ -12,19 +12,21 @@ only on the failure path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from .conf import Config, IssuerConfig
 from .errors import Description, InvalidToken, ProtocolError
 from .jwks import KeySetRegistry
-from .jws import CompactJWS, parse_compact
+from .jws import CompactJWS, frozen_object, parse_compact
 from .keys import VerificationKey
 from .token_cache import VerifiedTokenCache
 from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
+#: The confirmation methods (RFC 7800 §3.1 ``cnf`` members) whose binding the package
+#: verifies: the DPoP key thumbprint (RFC 9449 §6.1).
+VERIFIED_CONFIRMATION_METHODS = frozenset({"jkt"})
 
 #: The steps of validation after :func:`~django_jwt_at.jws.parse_compact`, in the order
 #: they run. ``CLAIM_STEPS`` are the ones :func:`check_claims` makes.
@@ -41,6 +43,7 @@ STEPS = (
     "iat",
     "claims",  # required claims and the types of the claims the package reads
     "claim-values",  # REQUIRED_CLAIM_VALUES
+    "cnf",  # a key binding (RFC 7800) by a method the package verifies
 )
 CLAIM_STEPS = STEPS[STEPS.index("aud") :]
 
@@ -133,6 +136,16 @@ def _check_trusted(
     return check_claims(header.fields, jws.claims, issuer, config.leeway, now), verified_by
 
 
+def _verifiable_confirmation(cnf: object) -> bool:
+    """True for a ``cnf`` object naming only methods the package verifies, with string values."""
+    return (
+        type(cnf) is dict
+        and bool(cnf)
+        and cnf.keys() <= VERIFIED_CONFIRMATION_METHODS
+        and all(type(value) is str for value in cnf.values())
+    )
+
+
 def check_claims(
     header: Mapping[str, Any], claims: dict[str, Any], issuer: IssuerConfig, leeway: int, now: float
 ) -> AccessToken:
@@ -186,10 +199,15 @@ def check_claims(
     for name, value in issuer.required_claim_values:
         if claims.get(name) != value:
             raise _invalid(Description.CLAIMS, "claim-values")
+    if "cnf" in claims and not _verifiable_confirmation(claims["cnf"]):
+        # A token bound by a method whose binding is not verified MUST be refused (RFC 8705
+        # §3, RFC 9449 §7.2): accepting it as a bearer token would drop the sender
+        # constraint the authorization server asked for.
+        raise _invalid(Description.CONFIRMATION, "cnf")
 
     return AccessToken(
         header,
-        MappingProxyType(claims),
+        frozen_object(claims),
         issuer=issuer,
         expires_at=expires_at,
         not_before=not_before,

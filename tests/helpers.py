@@ -40,6 +40,7 @@ D = {
     "acr": "A different authentication level is required",
     "max-age": "More recent authentication is required",
     "acr-max-age": "A different authentication level and more recent authentication are required",
+    "confirmation": "The access token is bound to a key by a method the resource server does not support",
     "dpop-missing": "DPoP proof is missing",
     "dpop-proof": "Invalid DPoP proof",
     "dpop-binding": "Invalid DPoP key binding",
@@ -341,3 +342,13 @@ def leaked_substrings(secret: str, haystack: str, window: int = 20) -> list[str]
     if len(secret) < window:
         return [secret] if secret and len(secret) >= 8 and secret in haystack else []
     return sorted(windows(haystack, window) & windows(secret, window))[:4]
+
+
+def our_messages(**kwargs: Any) -> list[Any]:
+    """This package's system-check messages, less those SILENCED_SYSTEM_CHECKS names (as
+    ``manage.py check`` reports them)."""
+    from django.conf import settings
+    from django.core.checks import run_checks
+
+    silenced = set(settings.SILENCED_SYSTEM_CHECKS)
+    return [m for m in run_checks(**kwargs) if m.id and m.id.startswith("django_jwt_at.") and m.id not in silenced]

@@ -48,6 +48,7 @@ STEPS = [
     "iat",
     "claims",
     "claim-values",
+    "cnf",
 ]
 EXIT = {"valid": 0, "invalid": 1, "undetermined": 3}
 NOT_FETCHED = "key set not fetched; use --fetch"
@@ -247,6 +248,7 @@ def test_offline_claim_failure_is_invalid_without_keys(make_token, server, outbo
         "SKIP  iat",
         "SKIP  claims",
         "SKIP  claim-values",
+        "SKIP  cnf",
     ]
     assert server.total() == 0
     assert outbound == []
@@ -388,7 +390,7 @@ def test_json_output(make_token, server):
     assert document["exit_status"] == 1
     steps = document["steps"]
     assert [s["step"] for s in steps] == STEPS
-    assert [s["verdict"] for s in steps] == ["PASS"] * 16 + ["FAIL"] + ["SKIP"] * 4
+    assert [s["verdict"] for s in steps] == ["PASS"] * 16 + ["FAIL"] + ["SKIP"] * 5
     assert steps[STEPS.index("exp")]["detail"] == D["expired"]
     assert steps[STEPS.index("key")]["detail"] == "kid 'rsa-1', RS256"
     assert steps[STEPS.index("nbf")]["detail"] is None

@@ -136,6 +136,7 @@ def test_reason_codes_are_stable():
         Description.ACR: "step_up_required",
         Description.MAX_AGE: "step_up_required",
         Description.ACR_MAX_AGE: "step_up_required",
+        Description.CONFIRMATION: "unsupported_binding",
         Description.DPOP_MISSING: "dpop_proof_missing",
         Description.DPOP_PROOF: "bad_dpop_proof",
         Description.DPOP_BINDING: "bad_dpop_binding",

@@ -3,6 +3,7 @@ signature check, but never outlive exp, a key leaving the key set, or a settings
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -12,7 +13,7 @@ from django_jwt_at import keys as keys_module
 from django_jwt_at.token_cache import verified_tokens
 
 from .conftest import fx_jwks
-from .helpers import invalid_token
+from .helpers import FX_AUD, invalid_token
 
 
 @pytest.fixture
@@ -83,9 +84,7 @@ def test_cache_is_bounded(api, make_token, settings):
     assert list(verified_tokens._entries) == [verified_tokens.digest(t) for t in tokens[-2:]]
 
 
-def test_rotation_found_by_unknown_kid_revalidates_cached_tokens_once(
-    api, make_token, server, keys, verifications
-):
+def test_rotation_found_by_unknown_kid_revalidates_cached_tokens_once(api, make_token, server, keys, verifications):
     cached = make_token()
     assert api.get("/orders", cached).status_code == 200
     # A token signed with a newly published key refreshes the key set before its lifetime
@@ -167,3 +166,63 @@ def test_cached_claims_are_read_only(api, make_token):
     (entry,) = verified_tokens._entries.values()
     with pytest.raises(TypeError):
         entry.token.claims["scope"] = "admin"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t.claims["roles"].append("superadmin"),
+        lambda t: t.claims["realm_access"]["roles"].append("superadmin"),
+        lambda t: t.claims["realm_access"].update(roles=["superadmin"]),
+        lambda t: t.claims["realm_access"].setdefault("extra", 1),
+        lambda t: t.claims["aud"].append("https://other.example.com"),
+        lambda t: t.claims.__setitem__("scope", "admin"),
+        lambda t: t.header["x-nested"]["k"].append(1),
+    ],
+    ids=["roles", "nested-object-list", "nested-update", "nested-setdefault", "aud", "top-level", "header"],
+)
+def test_claims_and_header_are_read_only_all_the_way_down(mutate, make_token, settings, fx):
+    """A view that changed nested claims of a cached token changed what the next request
+    with that token was granted; every level is read-only."""
+    from django_jwt_at.conf import get_config
+    from django_jwt_at.jwks import key_sets
+    from django_jwt_at.validation import validate_access_token
+
+    raw = make_token(
+        header={"x-nested": {"k": [0]}},
+        claims={"roles": ["reader"], "realm_access": {"roles": ["reader"]}, "aud": [FX_AUD, "https://x.example"]},
+    )
+
+    def validate():
+        config = get_config()
+        return validate_access_token(
+            raw, config=config, key_sets=key_sets, now=django_jwt_at.clock.now(), cache=verified_tokens
+        )
+
+    token = validate()
+    with pytest.raises((TypeError, AttributeError)):
+        mutate(token)
+    again = validate()
+    assert again is token  # from the verified-token cache
+    assert again.roles == frozenset({"reader"})
+    assert again.claim_values("realm_access.roles") == frozenset({"reader"})
+    assert again.audience == (FX_AUD, "https://x.example")
+    assert "superadmin" not in json.dumps(again.claims) and "extra" not in json.dumps(again.claims)
+    assert json.loads(json.dumps(again.header))["x-nested"] == {"k": [0]}
+
+
+def test_read_only_claims_serialise_copy_and_pickle(api, make_token):
+    import copy
+    import pickle
+
+    assert api.get("/orders", make_token(claims={"roles": ["a"], "obj": {"k": [1]}})).status_code == 200
+    (entry,) = verified_tokens._entries.values()
+    claims = entry.token.claims
+    assert isinstance(claims, dict) and isinstance(claims["obj"], dict)
+    assert claims["roles"] == ("a",) and claims["obj"]["k"] == (1,)
+    assert json.loads(json.dumps(claims))["obj"] == {"k": [1]}
+    assert pickle.loads(pickle.dumps(claims)) == claims
+    assert copy.deepcopy(claims) == claims and copy.copy(claims) == claims
+    plain = json.loads(json.dumps(claims))
+    plain["roles"].append("b")  # a plain copy is the view's own
+    assert claims["roles"] == ("a",)
