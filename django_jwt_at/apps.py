@@ -12,10 +12,11 @@ class DjangoJwtAtConfig(AppConfig):
     verbose_name = "JWT access tokens (RFC 9068)"
 
     def ready(self) -> None:
-        from .checks import check_authentication_order, check_issuers_reachable, check_settings
+        from .checks import check_authentication_order, check_dpop_resource, check_issuers_reachable, check_settings
 
         checks.register(check_settings)
         checks.register(check_authentication_order)
+        checks.register(check_dpop_resource)
         checks.register(check_issuers_reachable, deploy=True)
         if apps.is_installed("drf_spectacular"):
             from . import openapi  # noqa: F401  (registers the drf-spectacular extension)

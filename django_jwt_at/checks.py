@@ -9,17 +9,32 @@ refuses. E015, a deployment check (``manage.py check --deploy``), fetches every 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.memcached import BaseMemcachedCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.checks import CheckMessage, Error, Warning
+from django.urls import get_resolver
 from django.utils.module_loading import import_string
 
 from . import clock
-from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, read_config, read_openapi_security_scheme
+from .conf import AUTHENTICATION_CLASS, CACHE_CONTROL_MIDDLEWARE, DPOP_MODES, read_config, read_openapi_security_scheme
 from .discovery import discover
 from .fetch import FetchError, fetch_json
 from .jwks import build_key_set
+from .metadata import _callbacks
+
+#: Django's cache backends whose ``add`` stores only when the key is absent, across every
+#: process that shares the cache.
+_SHARED_ADD_BACKENDS = (RedisCache, BaseMemcachedCache, DatabaseCache, FileBasedCache)
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -67,6 +82,83 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_jwt_at.W030",
             )
         )
+    return messages
+
+
+def _view_dpop_modes() -> Iterator[str]:
+    """The DPoP modes that views of ROOT_URLCONF set (a ``dpop`` class attribute or
+    ``as_view()`` argument, or the decorators' ``dpop``)."""
+    for callback in _callbacks(get_resolver().url_patterns):
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        initkwargs = getattr(callback, "initkwargs", None) or getattr(callback, "view_initkwargs", None) or {}
+        for mode in (
+            getattr(callback, "jwt_at_dpop", None),
+            getattr(view_class, "dpop", None),
+            initkwargs.get("dpop") if isinstance(initkwargs, dict) else None,
+        ):
+            if mode in DPOP_MODES:
+                yield mode
+
+
+def _replay_store_problem(alias: str) -> CheckMessage | None:
+    """E039/W031: the DPoP replay store is ``cache.add`` on the ``alias`` cache, which must
+    refuse a key that is already there (RFC 9449 §11.1), in every process."""
+    cache: BaseCache = caches[alias]
+    unusable = Error(
+        f"DPoP is on but the cache {alias!r} (JWT_AT_CACHE) cannot detect a replayed proof: "
+        f"{type(cache).__name__}.add() does not refuse a key it already holds.",
+        hint="Point JWT_AT_CACHE at a cache shared by every process, such as Redis or Memcached "
+        "(RFC 9449 §11.1); or set JWT_AT_DPOP = 'off'.",
+        id="django_jwt_at.E039",
+    )
+    if isinstance(cache, DummyCache):
+        return unusable
+    if isinstance(cache, LocMemCache):
+        return Warning(
+            f"The DPoP replay store (cache {alias!r}, JWT_AT_CACHE) is a LocMemCache: each process "
+            "keeps its own, so a proof replayed to another worker is accepted.",
+            hint="Use a cache every process shares, such as Redis or Memcached. A single-process "
+            "deployment may silence this with SILENCED_SYSTEM_CHECKS = ['django_jwt_at.W031'].",
+            id="django_jwt_at.W031",
+        )
+    if isinstance(cache, _SHARED_ADD_BACKENDS):
+        return None
+    # Another backend: try it. A cache that cannot be reached now is not judged here (the
+    # replay check answers 503 while it is unreachable).
+    key = f"django_jwt_at:check:{uuid.uuid4().hex}"
+    try:
+        first, second = cache.add(key, 1, timeout=10), cache.add(key, 1, timeout=10)
+        cache.delete(key)
+    except Exception:  # noqa: BLE001  (a third-party backend may raise anything)
+        return None
+    return None if first and not second else unusable
+
+
+def check_dpop_resource(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E039/W031 (the DPoP replay store) when any view supports DPoP, and E041 when
+    JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is set while a view supports DPoP."""
+    config, problems = read_config()
+    if problems:
+        return []
+    try:
+        view_modes = set(_view_dpop_modes())
+    except Exception:  # noqa: BLE001  (a broken URLconf is reported by Django's own URL checks)
+        view_modes = set()
+    messages: list[CheckMessage] = []
+    if config.dpop_accept_bound_as_bearer and view_modes - {"off"}:
+        messages.append(
+            Error(
+                "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is True but a view supports DPoP (its dpop is "
+                "'optional' or 'required').",
+                hint="A resource that supports DPoP must refuse DPoP-bound tokens sent as Bearer "
+                "(RFC 9449 §7.2): the setting applies only when DPoP is off for the whole resource.",
+                id="django_jwt_at.E041",
+            )
+        )
+    if config.dpop_mode != "off" or view_modes - {"off"}:
+        problem = _replay_store_problem(config.cache_alias)
+        if problem is not None:
+            messages.append(problem)
     return messages
 
 

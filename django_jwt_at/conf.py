@@ -648,6 +648,14 @@ class _Reader:
         if not isinstance(accept_bound, bool):
             self.problem("E038", "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER must be True or False.", "")
             accept_bound = False
+        elif accept_bound and mode != "off":
+            self.problem(
+                "E041",
+                f"JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is True but JWT_AT_DPOP is {mode!r}.",
+                "A resource that supports DPoP must refuse DPoP-bound tokens sent as Bearer "
+                "(RFC 9449 §7.2): the setting applies only when DPoP is off for the whole resource.",
+            )
+            accept_bound = False
         return {
             "dpop_mode": mode,
             "dpop_algorithms": tuple(algorithms),
@@ -702,7 +710,11 @@ def _metadata_field_problem(name: object, value: object) -> str | None:
     if name == "resource_name":
         return None if isinstance(value, str) and value else "it must be a non-empty string"
     if name == "tls_client_certificate_bound_access_tokens":
-        return None if isinstance(value, bool) else "it must be True or False"
+        if value is True:
+            # RFC 9728 §2 / RFC 8705 §3: a promise the resource does not keep (it refuses
+            # certificate-bound tokens, as it cannot verify their binding).
+            return "certificate-bound access tokens are not verified by this package, so it must not be advertised"
+        return None if value is False else "it must be True or False"
     if name in METADATA_URI_FIELDS:
         return url_problem(value, allow_http=False, allow_query=True)
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):

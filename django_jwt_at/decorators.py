@@ -173,6 +173,7 @@ def access_token_required(
 
             async_view.csrf_exempt = True  # type: ignore[attr-defined]
             async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
+            async_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -188,6 +189,7 @@ def access_token_required(
 
         sync_view.csrf_exempt = True  # type: ignore[attr-defined]
         sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
+        sync_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate

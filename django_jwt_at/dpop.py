@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import Config, normalized_origin
 from .errors import Description, InvalidDPoPProof, InvalidToken, KeySetUnavailable, UseDPoPNonce
@@ -205,9 +207,13 @@ def remember_proof(proof: DPoPProof, config: Config) -> None:
     skipped.
     """
     past, future = config.dpop_iat_window
+    cache = caches[config.cache_alias]
+    if isinstance(cache, DummyCache):
+        # A replay check that cannot refuse anything is no check (system check E039).
+        raise ImproperlyConfigured(f"django_jwt_at.E039: the cache {config.cache_alias!r} cannot store DPoP proofs")
     key = "django_jwt_at:dpop-jti:" + hashlib.sha256((proof.jkt + proof.jti).encode("utf-8")).hexdigest()
     try:
-        added = caches[config.cache_alias].add(key, 1, timeout=past + future + 1)
+        added = cache.add(key, 1, timeout=past + future + 1)
     except Exception:
         logger.warning("The DPoP replay store (cache %r) is unavailable", config.cache_alias, exc_info=True)
         raise KeySetUnavailable(retry_after=5) from None

@@ -98,8 +98,9 @@ def authenticate_request(request: HttpRequest, config: Config, *, mode: str | No
         mark_query_token(request)
     token = validate_access_token(raw, config=config, key_sets=key_sets, now=clock.now(), cache=verified_tokens)
     # RFC 9449 §7.2: a resource that supports DPoP MUST reject a DPoP-bound token sent as
-    # Bearer; without DPoP it is refused too unless explicitly allowed (choice A-04).
-    if token.dpop_bound and (mode != "off" or not config.dpop_accept_bound_as_bearer):
+    # Bearer; without DPoP it is refused too unless explicitly allowed (choice A-04). The
+    # allowance needs DPoP off for the whole resource, not just for this view.
+    if token.dpop_bound and not (config.dpop_accept_bound_as_bearer and config.dpop_mode == mode == "off"):
         raise InvalidToken(Description.DPOP_BEARER)
     if mode != "off" and "HTTP_DPOP" in meta:
         raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (choice A-04)

@@ -21,6 +21,8 @@ INSTALLED_APPS = [
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jwt-at-tests"}}
+# One process per test run: a per-process DPoP replay store is enough here.
+SILENCED_SYSTEM_CHECKS = ["django_jwt_at.W031"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

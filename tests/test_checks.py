@@ -8,20 +8,16 @@ start through ``django_jwt_at.conf.get_config()``.
 from __future__ import annotations
 
 import pytest
-from django.core.checks import ERROR, WARNING, run_checks
+from django.core.checks import ERROR, WARNING
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from django_jwt_at.conf import get_config
 
-from .helpers import FX_AUD, FX_ISS
+from .helpers import FX_AUD, FX_ISS, our_messages
 
 OURS = "django_jwt_at.authentication.JWTAccessTokenAuthentication"
-
-
-def our_messages():
-    return [m for m in run_checks() if m.id and m.id.startswith("django_jwt_at.")]
 
 
 def assert_configuration_error():

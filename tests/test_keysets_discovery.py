@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from django.core.cache import caches
-from django.core.checks import ERROR, run_checks
+from django.core.checks import ERROR
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
@@ -22,7 +22,7 @@ from django_jwt_at.conf import get_config
 from django_jwt_at.jwks import key_sets
 
 from .conftest import ABSENT, fx_jwks
-from .helpers import FX_AUD, FX_ISS, FX_ISS2, challenge_params, invalid_token, json_body
+from .helpers import FX_AUD, FX_ISS, FX_ISS2, challenge_params, invalid_token, json_body, our_messages
 from .live_server import LiveServer
 from .redis_server import needs_redis
 
@@ -99,7 +99,7 @@ def test_C_8414_01_mismatch_reported_by_check(fx, server):
     discovery_issuer(fx, issuer)
     server.route(RS8414, metadata(issuer + "/", server.url("/jwks")))
     server.route(OIDC, metadata(issuer + "/", server.url("/jwks")))
-    messages = [m for m in run_checks(include_deployment_checks=True) if m.id and m.id.startswith("django_jwt_at.")]
+    messages = our_messages(include_deployment_checks=True)
     assert any(m.level >= ERROR for m in messages), messages
     assert server.count("/jwks") == 0
 
@@ -603,7 +603,7 @@ def test_C_8414_15_bad_issuer_identifier(fx, issuer):
     fx.settings.JWT_AT_ISSUERS = {issuer: {"AUDIENCE": FX_AUD, "JWKS_URI": "https://as.example.com/jwks"}}
     with pytest.raises(ImproperlyConfigured):
         get_config()
-    errors = [m for m in run_checks() if m.id and m.id.startswith("django_jwt_at.")]
+    errors = our_messages()
     assert errors and all(m.level >= ERROR for m in errors), errors
 
 
@@ -620,7 +620,7 @@ def test_C_8414_15_bad_issuer_identifier(fx, issuer):
 def test_C_8414_15_acceptable_issuer_identifier(fx, issuer, options):
     fx.settings.JWT_AT_ISSUERS = {issuer: {"AUDIENCE": FX_AUD, **options}}
     assert issuer in get_config().issuers
-    assert not [m for m in run_checks() if m.id and m.id.startswith("django_jwt_at.")]
+    assert not our_messages()
 
 
 # --- shared cache on a real Redis --------------------------------------------------------------

@@ -18,7 +18,7 @@ from . import signing
 from .conftest import NOW
 from .dpop_proofs import ABSENT, RS, ath, make_proof, public_jwk, thumbprint
 from .dpop_worker import authenticate_worker
-from .helpers import DPOP_ALGS, FX_AUD, FX_ISS, NO_CREDENTIALS, D, bearer, dpop, json_body
+from .helpers import DPOP_ALGS, FX_AUD, FX_ISS, NO_CREDENTIALS, D, bearer, dpop, json_body, our_messages
 from .redis_server import needs_redis
 
 ORDERS = RS + "/orders"
@@ -483,12 +483,12 @@ def test_C_9449_22_key_binding_mismatch(api, tb, proof, client_keys):
     )
 
 
-@pytest.mark.parametrize("cnf", [{"jkt": 42}, "jkt", {"jkt": None}], ids=lambda v: f"C-9449-22-cnf-{v!r}")
+@pytest.mark.parametrize("cnf", [{"jkt": 42}, "jkt", {"jkt": None}, {}], ids=lambda v: f"C-9449-22-cnf-{v!r}")
 def test_C_9449_22_malformed_cnf_never_binds(api, make_token, proof, cnf):
     token = make_token(claims={"cnf": cnf})
     response = dpop_get(api, token, proof(token))
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == f"{NO_CREDENTIALS}, " + dpop("invalid_token", D["dpop-binding"])
+    assert response["WWW-Authenticate"] == f"{NO_CREDENTIALS}, " + dpop("invalid_token", D["confirmation"])
 
 
 @pytest.mark.parametrize(
@@ -573,8 +573,10 @@ def test_C_9449_26_off_with_explicit_opt_in_accepts_bound_token_as_bearer(api, s
     settings.JWT_AT_DPOP = "off"
     settings.JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER = True
     assert api.get("/orders", tb).status_code == 200
-    settings.JWT_AT_DPOP = "optional"  # the opt-in never applies where DPoP is supported
-    assert api.get("/orders", tb).status_code == 401
+    # The opt-in never applies where DPoP is supported: a view that turns DPoP on refuses.
+    response = api.get("/dpop-optional", tb)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer("invalid_token", D["dpop-bearer"]) + ", " + dpop()
 
 
 def test_C_9449_27_unbound_token_with_dpop_scheme(api, t0, proof):
@@ -812,9 +814,8 @@ def test_C_9449_01_resource_metadata_on_both_challenges(api, settings):
 
 
 def _check_ids():
-    from django.core.checks import run_checks
 
-    return sorted({m.id for m in run_checks() if m.id.startswith("django_jwt_at.")})
+    return sorted({m.id for m in our_messages()})
 
 
 @pytest.mark.parametrize(
@@ -887,3 +888,128 @@ def test_C_9449_19_replay_store_outage_is_503_not_a_pass(api, tb, proof, setting
     response = dpop_get(api, tb, proof(tb))
     assert response.status_code == 503
     assert "WWW-Authenticate" not in response
+
+
+# ---------------------------------------------------------------------------------------
+# Fail closed: bindings the package does not verify, the Bearer allowance, the replay store
+# ---------------------------------------------------------------------------------------
+
+UNVERIFIED_CNF = {
+    "x5t#S256": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"},  # RFC 8705 §3.1
+    "jwk": {"jwk": {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}},  # RFC 7800 §3.2
+    "kid": {"kid": "client-key-1"},  # RFC 7800 §3.4
+    "jkt+x5t#S256": "jkt+x5t#S256",  # a DPoP binding plus one not verified
+}
+
+
+@pytest.fixture
+def unverified_cnf(kd):
+    def factory(which):
+        cnf = UNVERIFIED_CNF[which]
+        if cnf == "jkt+x5t#S256":
+            return {"jkt": thumbprint(public_jwk(kd)), **UNVERIFIED_CNF["x5t#S256"]}
+        return cnf
+
+    return factory
+
+
+@pytest.mark.parametrize("which", sorted(UNVERIFIED_CNF))
+@pytest.mark.parametrize("accept_bound", [False, True], ids=["strict", "accept-bound-as-bearer"])
+def test_unverified_binding_is_refused_with_dpop_off(api, settings, make_token, unverified_cnf, which, accept_bound):
+    settings.JWT_AT_DPOP = "off"
+    settings.JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER = accept_bound
+    response = api.get("/orders", make_token(claims={"cnf": unverified_cnf(which)}))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer("invalid_token", D["confirmation"])
+
+
+@pytest.mark.parametrize("which", sorted(UNVERIFIED_CNF))
+def test_unverified_binding_is_refused_as_bearer_with_dpop_optional(api, make_token, unverified_cnf, which):
+    response = api.get("/orders", make_token(claims={"cnf": unverified_cnf(which)}))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer("invalid_token", D["confirmation"]) + ", " + dpop()
+
+
+@pytest.mark.parametrize("mode", ["optional", "required"])
+def test_dpop_binding_plus_unverified_binding_is_refused_with_a_valid_proof(
+    api, settings, make_token, unverified_cnf, proof, mode
+):
+    settings.JWT_AT_DPOP = mode
+    token = make_token(claims={"cnf": unverified_cnf("jkt+x5t#S256")})
+    response = dpop_get(api, token, proof(token))
+    assert response.status_code == 401
+    expected = dpop("invalid_token", D["confirmation"])
+    assert response["WWW-Authenticate"] == (expected if mode == "required" else f"{NO_CREDENTIALS}, {expected}")
+
+
+def test_accept_bound_as_bearer_with_dpop_on_is_a_configuration_error(api, settings, tb):
+    """The setting once applied wherever the view's mode was "off"; with JWT_AT_DPOP on,
+    a view with dpop = "off" accepted DPoP-bound tokens as Bearer (RFC 9449 §7.2)."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import Client
+
+    from django_jwt_at.conf import get_config
+
+    settings.JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER = True
+    with pytest.raises(ImproperlyConfigured, match="E041"):
+        get_config()
+    assert "django_jwt_at.E041" in _check_ids()
+    with pytest.raises(ImproperlyConfigured):
+        Client().get("/dpop-off", HTTP_AUTHORIZATION=f"Bearer {tb}")
+
+
+def test_accept_bound_as_bearer_while_a_view_supports_dpop_is_a_check_error(api, settings, tb):
+    settings.JWT_AT_DPOP = "off"
+    settings.JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER = True
+    assert _check_ids() == ["django_jwt_at.E041"]  # tests.urls has views with dpop on
+    assert api.get("/orders", tb).status_code == 200  # DPoP off here: the allowance holds
+    response = api.get("/dpop-optional", tb)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer("invalid_token", D["dpop-bearer"]) + ", " + dpop()
+    settings.JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER = False
+    assert _check_ids() == []
+
+
+@pytest.mark.parametrize(
+    "backend, expected",
+    [
+        ("django.core.cache.backends.dummy.DummyCache", ["django_jwt_at.E039"]),
+        ("tests.cache_backends.AlwaysAddsCache", ["django_jwt_at.E039"]),
+        ("tests.cache_backends.AddOnceCache", []),
+        ("django.core.cache.backends.locmem.LocMemCache", ["django_jwt_at.W031"]),
+    ],
+    ids=["dummy", "add-never-refuses", "add-refuses", "locmem"],
+)
+def test_replay_store_must_refuse_a_key_it_holds(settings, backend, expected):
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "replay-check"}}
+    settings.SILENCED_SYSTEM_CHECKS = []
+    assert _check_ids() == expected
+    settings.JWT_AT_DPOP = "off"
+    settings.ROOT_URLCONF = "tests.metadata_only_urls"  # no view turns DPoP on
+    assert _check_ids() == []  # no DPoP, no replay store
+
+
+def test_replay_store_check_sees_a_view_that_turns_dpop_on(settings):
+    settings.JWT_AT_DPOP = "off"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert _check_ids() == ["django_jwt_at.E039"]  # tests.urls: views with dpop on
+
+
+@needs_redis
+def test_replay_store_on_redis_passes_the_check(settings, redis_server):
+    settings.CACHES = {"default": redis_server.cache_settings()}
+    settings.SILENCED_SYSTEM_CHECKS = []
+    assert _check_ids() == []
+
+
+def test_proof_is_never_accepted_twice_with_a_dummy_cache(settings, tb, proof):
+    """With DummyCache a proof could be replayed without limit; now DPoP refuses to work."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import Client
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    client = Client()
+    value = proof(tb)
+    for _ in range(2):
+        with pytest.raises(ImproperlyConfigured, match="E039"):
+            client.get("/orders", HTTP_AUTHORIZATION=f"DPoP {tb}", HTTP_DPOP=value)

@@ -170,6 +170,7 @@ def test_C_9728_06_no_none_and_https_only(api, resource):
         ("JWT_AT_RESOURCE_METADATA", {"resource_documentation": "http://docs.example.com"}),
         ("JWT_AT_RESOURCE_METADATA", {"resource_tos_uri": "ftp://rs.example.com/tos"}),
         ("JWT_AT_RESOURCE_METADATA", {"dpop_bound_access_tokens_required": True}),
+        ("JWT_AT_RESOURCE_METADATA", {"tls_client_certificate_bound_access_tokens": True}),
         ("JWT_AT_RESOURCE_METADATA", {"scopes_supported": []}),
         ("JWT_AT_RESOURCE_METADATA", ["resource_name"]),
         ("JWT_AT_RESOURCE", "http://rs.example.com"),
@@ -183,6 +184,7 @@ def test_C_9728_06_no_none_and_https_only(api, resource):
         "C-9728-06-http-documentation",
         "C-9728-06-ftp",
         "C-9728-06-derived-field",
+        "certificate-binding-not-enforced",
         "C-9728-06-empty-scopes",
         "C-9728-06-not-a-dict",
         "C-9728-06-http-resource",
@@ -196,6 +198,20 @@ def test_C_9728_06_invalid_settings_are_system_check_errors(settings, setting, v
     setattr(settings, setting, value)
     ids = {m.id for m in run_checks() if m.id.startswith("django_jwt_at.")}
     assert ids == {"django_jwt_at.E031" if setting == "JWT_AT_RESOURCE_METADATA" else "django_jwt_at.E030"}
+
+
+def test_metadata_never_advertises_certificate_binding(api, resource):
+    """The package refuses certificate-bound tokens, so the document must not promise them
+    (RFC 9728 §2, RFC 8705 §3); False may be stated."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_jwt_at.conf import get_config
+
+    resource.JWT_AT_RESOURCE_METADATA = {"tls_client_certificate_bound_access_tokens": True}
+    with pytest.raises(ImproperlyConfigured, match="E031"):
+        get_config()
+    resource.JWT_AT_RESOURCE_METADATA = {"tls_client_certificate_bound_access_tokens": False}
+    assert document(api.get(WELL_KNOWN))["tls_client_certificate_bound_access_tokens"] is False
 
 
 def test_C_9728_07_credentials_are_ignored(api, resource):

@@ -25,6 +25,7 @@ urlpatterns = [
     path("a/b", views.WhoAmIView.as_view()),  # C-9449-15 (/a%2fb arrives decoded)
     path("dpop-required", views.DPoPRequiredView.as_view()),
     path("dpop-off", views.DPoPOffView.as_view()),
+    path("dpop-optional", views.DPoPOptionalView.as_view()),
     path("plain/dpop-required", views.plain_dpop_required),
     path("plain/orders", views.plain_orders),
     path("drf-fn/dpop-required", views.drf_fn_dpop_required),

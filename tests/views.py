@@ -224,6 +224,10 @@ class DPoPOffView(WhoAmIView):
     dpop = "off"
 
 
+class DPoPOptionalView(WhoAmIView):
+    dpop = "optional"
+
+
 @access_token_required(dpop="required")
 def plain_dpop_required(request):
     return JsonResponse({"sub": request.auth.subject, "jkt": request.auth.jkt})
