@@ -3,19 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+PYTHON_ID := $(VENV)/.python-id
 
-.PHONY: test demo lint typecheck docs check clean fuzz bench
+.PHONY: test demo lint typecheck docs check clean fuzz bench dist FORCE
 
-$(STAMP): setup.cfg pyproject.toml requirements-test.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# The interpreter .venv was made with; a .venv of another one (`make PYTHON=python3.12 test`
+# after a run with python3) is replaced. The file's time changes only when it is.
+WANT_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable, sys.version.split()[0])' 2>/dev/null)
+$(PYTHON_ID): FORCE
+	@test -n "$(WANT_PYTHON)" || { echo "$(PYTHON) is not a Python interpreter"; exit 1; }
+	@if [ "$$(cat $(PYTHON_ID) 2>/dev/null)" != "$(WANT_PYTHON)" ]; then \
+		echo "creating $(VENV) with $(WANT_PYTHON)"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) \
+		&& $(BIN)/python -m pip install --quiet --upgrade pip \
+		&& echo "$(WANT_PYTHON)" > $(PYTHON_ID); \
+	fi
+
+# The demo needs the package and its own dependencies only.
+$(DEMO_STAMP): $(PYTHON_ID) setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(PYTHON_ID) setup.cfg pyproject.toml requirements-test.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -e . -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest
 
-demo: $(STAMP)  ## run the example project against its development issuer
+demo: $(DEMO_STAMP)  ## run the example project against its development issuer
 	$(BIN)/python example_project/demo.py
 
 lint: $(STAMP)
