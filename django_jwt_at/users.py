@@ -173,7 +173,7 @@ class DemotedUser:
       without one of these methods has none through the wrapper either
       (``AttributeError``, ``hasattr`` False).
     * Everything else forwards to the user instance, as Django's ``SimpleLazyObject``
-      (which ``request.user`` already is) does: attribute reads, writes and deletions,
+      (its ``request.user`` for sessions) does: attribute reads, writes and deletions,
       and methods, which are the instance's own. So ``save()``, with or without
       ``update_fields``, stores the row's own ``is_staff`` and ``is_superuser``;
       ``refresh_from_db()``, ``pk``, ``==``, ``hash()``, ``str()``, foreign keys,
