@@ -38,6 +38,7 @@ NOW_DT = datetime.fromtimestamp(NOW, tz=timezone.utc)
 GRANTED = "auth.change_group"  # given to the user directly
 FROM_GROUP = "auth.view_permission"  # given through a group
 NOT_GRANTED = "app.any_perm"  # no such permission: only the superuser shortcut grants it
+EXISTING = "auth.delete_user"  # exists, not granted: a superuser's permission caches hold it
 
 
 # ---------------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ def observe(user):
     return {
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
-        "has_perm": [user.has_perm(NOT_GRANTED), user.has_perm(GRANTED), user.has_perm(FROM_GROUP)],
+        "has_perm": [user.has_perm(p) for p in (NOT_GRANTED, EXISTING, GRANTED, FROM_GROUP)],
         "has_perms": [user.has_perms([GRANTED, FROM_GROUP]), user.has_perms([GRANTED, NOT_GRANTED])],
         "has_module_perms": [user.has_module_perms("auth"), user.has_module_perms("app")],
         "all": sorted(user.get_all_permissions()),
@@ -68,7 +69,7 @@ def observe(user):
 DEMOTED = {
     "is_staff": False,
     "is_superuser": False,
-    "has_perm": [False, True, True],
+    "has_perm": [False, False, True, True],
     "has_perms": [True, False],
     "has_module_perms": [True, False],
     "all": [GRANTED, FROM_GROUP],
@@ -171,7 +172,7 @@ class SyncedSave(APIView):
         seen = {
             "first_name": user.first_name,
             "flags": [user.is_staff, user.is_superuser],
-            "has_perm": [user.has_perm(NOT_GRANTED), user.has_perm(GRANTED)],
+            "has_perm": [user.has_perm(NOT_GRANTED), user.has_perm(EXISTING), user.has_perm(GRANTED)],
             "all": sorted(user.get_all_permissions()),
         }
         user.save()
@@ -303,7 +304,7 @@ def test_sync_hook_changes_are_saved_but_its_staff_changes_are_discarded(api, ma
     assert json_body(response) == {
         "first_name": "Ada",
         "flags": [False, False],
-        "has_perm": [False, True],
+        "has_perm": [False, False, True],
         "all": [GRANTED, FROM_GROUP],
     }
     admin.refresh_from_db()
@@ -315,7 +316,7 @@ def test_permissions_the_sync_hook_computed_for_the_row_do_not_reach_the_request
     response = api.get("/synced-save", make_token(claims={"given_name": "Ada", "check_perm": True}))
     assert response.status_code == 200, response.content
     body = json_body(response)
-    assert body["has_perm"] == [False, True]
+    assert body["has_perm"] == [False, False, True]
     assert body["all"] == [GRANTED, FROM_GROUP]
 
 
