@@ -6,16 +6,18 @@ principal a view sees. Two come with the package:
 * :class:`StatelessUserMapping` (the default): an :class:`AccessTokenUser` built from the
   token alone, no database query;
 * :class:`ModelUserMapping`: the Django user linked to the token's (issuer, subject)
-  through :class:`~django_jwt_at.models.TokenSubject`, optionally created on first sight.
+  through :class:`~django_jwt_at.models.TokenSubject`, optionally created on first sight,
+  seen through a :class:`DemotedUser`.
 
 Both map client-credentials tokens (no end user: ``sub`` is the client, RFC 9068 §2.2) to
 an :class:`AccessTokenClient`, never to a user row. No mapping lets a token make a request
-act as staff or superuser.
+act as staff or superuser, and no mapping changes a user's row to make it so.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -38,6 +40,9 @@ SUBJECT_MAX_LENGTH = 255
 
 #: Fields a mapping never lets claims or a sync hook change (they would grant privileges).
 PROTECTED_FIELDS = ("is_staff", "is_superuser")
+
+#: The slots of DemotedUser (mangled names): never looked up on the wrapped user.
+_WRAPPER_SLOTS = frozenset({"_DemotedUser__user", "_DemotedUser__own"})
 
 
 class _StatelessPrincipal:
@@ -151,6 +156,158 @@ class AccessTokenClient(_StatelessPrincipal):
         return hash((self.issuer, self.client_id))
 
 
+class DemotedUser:
+    """A Django user as a request authenticated by an access token sees it: the same
+    user, never staff or superuser. :class:`ModelUserMapping` returns one as
+    ``request.user``; wrap the users of your own mappings the same way.
+
+    * ``is_staff`` and ``is_superuser`` read False, whatever the row says.
+    * The permission methods (:attr:`demoted_methods`: ``has_perm``, ``has_perms``,
+      ``has_module_perms``, ``get_all_permissions``, ``get_user_permissions``,
+      ``get_group_permissions`` and their ``a``-prefixed async twins) are the user
+      model's own, run with the wrapper as ``self``: Django's superuser shortcut does not
+      apply, and the authentication backends are given the wrapper. The permission
+      caches Django's ``ModelBackend`` keeps on the user object
+      (:attr:`own_attributes`) are held by the wrapper, so permissions computed for the
+      user itself (for a superuser: all of them) never answer for the wrapper. A model
+      without one of these methods has none through the wrapper either
+      (``AttributeError``, ``hasattr`` False).
+    * Everything else forwards to the user instance, as Django's ``SimpleLazyObject``
+      (its ``request.user`` for sessions) does: attribute reads, writes and deletions,
+      and methods, which are the instance's own. So ``save()``, with or without
+      ``update_fields``, stores the row's own ``is_staff`` and ``is_superuser``;
+      ``refresh_from_db()``, ``pk``, ``==``, ``hash()``, ``str()``, foreign keys,
+      related managers, query filters and ``django.contrib.auth.login()`` work as with
+      the user. ``isinstance(wrapper, get_user_model())`` is True (``__class__`` is the
+      model's); ``type(wrapper)`` is DemotedUser.
+    * Assigning ``is_staff`` or ``is_superuser`` through the wrapper writes the
+      instance, so a later ``save()`` stores it; reads through the wrapper stay False.
+    * Other methods of the user model run on the instance and see the row's own
+      ``is_staff`` and ``is_superuser``: decide on privileges through the attributes and
+      permission methods above, or list such a method in :attr:`demoted_methods` of a
+      subclass.
+    * Pickling and copying give a DemotedUser of (a copy of) the same user, without the
+      permission caches. Wrapping a DemotedUser wraps its user.
+
+    The wrapper never changes the user instance by itself.
+    """
+
+    __slots__ = ("__own", "__user", "__weakref__")
+
+    #: Methods looked up on the user's class and bound to the wrapper (Django's
+    #: PermissionsMixin API, sync and async).
+    demoted_methods: ClassVar[frozenset[str]] = frozenset(
+        {
+            "has_perm",
+            "has_perms",
+            "has_module_perms",
+            "get_all_permissions",
+            "get_user_permissions",
+            "get_group_permissions",
+            "ahas_perm",
+            "ahas_perms",
+            "ahas_module_perms",
+            "aget_all_permissions",
+            "aget_user_permissions",
+            "aget_group_permissions",
+        }
+    )
+    #: Attributes the wrapper holds itself instead of the user: what the authentication
+    #: backends derive from the demoted view (Django's ModelBackend permission caches).
+    own_attributes: ClassVar[frozenset[str]] = frozenset({"_perm_cache", "_user_perm_cache", "_group_perm_cache"})
+
+    def __init__(self, user: Any) -> None:
+        if isinstance(user, DemotedUser):
+            user = user.__user
+        object.__setattr__(self, "_DemotedUser__user", user)
+        object.__setattr__(self, "_DemotedUser__own", {})
+
+    @property
+    def is_staff(self) -> bool:
+        """Always False."""
+        return False
+
+    @property
+    def is_superuser(self) -> bool:
+        """Always False."""
+        return False
+
+    # isinstance() and Django's model checks (foreign keys, filters, ==) read __class__,
+    # as they do through SimpleLazyObject; type() still tells the wrapper apart.
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        return type(self.__user)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names the wrapper does not define itself.
+        if name in _WRAPPER_SLOTS:  # unset slot: never ask the user (no recursion)
+            raise AttributeError(self.__missing(name))
+        if name in self.own_attributes:
+            try:
+                return self.__own[name]
+            except KeyError:
+                raise AttributeError(self.__missing(name)) from None
+        user = self.__user
+        if name in self.demoted_methods:
+            return self.__bind(type(user), name)
+        return getattr(user, name)
+
+    def __bind(self, cls: type[Any], name: str) -> Any:
+        """``cls``'s attribute ``name`` bound to the wrapper: its methods see the demoted
+        view through ``self``. An attribute of the instance itself is ignored."""
+        for klass in cls.__mro__:
+            if name in vars(klass):
+                attribute = vars(klass)[name]
+                get = getattr(type(attribute), "__get__", None)
+                return attribute if get is None else get(attribute, self, cls)
+        raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+
+    def __missing(self, name: str) -> str:
+        return f"{type(self).__name__!r} object has no attribute {name!r}"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.own_attributes:
+            self.__own[name] = value
+        else:
+            setattr(self.__user, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.own_attributes:
+            try:
+                del self.__own[name]
+            except KeyError:
+                raise AttributeError(self.__missing(name)) from None
+        else:
+            delattr(self.__user, name)
+
+    def __eq__(self, other: object) -> bool:
+        result: bool = self.__user.__eq__(other)
+        return result
+
+    def __hash__(self) -> int:
+        return hash(self.__user)
+
+    def __str__(self) -> str:
+        return str(self.__user)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.__user!r}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted({*dir(type(self)), *dir(self.__user)})
+
+    # Explicit, so that neither the copy module nor pickle can find the user's own
+    # protocol methods through __getattr__ and return an undemoted user.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.__user,))
+
+    def __copy__(self) -> DemotedUser:
+        return type(self)(self.__user)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DemotedUser:
+        return type(self)(copy.deepcopy(self.__user, memo))
+
+
 class UserMapping:
     """Maps a validated access token to ``request.user``.
 
@@ -210,10 +367,12 @@ class ModelUserMapping(UserMapping):
     ``invalid_token`` ("The user of the access token is disabled").
 
     :meth:`sync_user` copies claims into the user on every request (the default copies
-    nothing); changed fields are saved. ``is_staff`` and ``is_superuser`` are never
-    written by the mapping, whatever the hook sets, and the user returned has both False
-    in memory: a request authenticated by an access token never acts as staff or
-    superuser.
+    nothing); changed fields are saved. The ``is_staff`` and ``is_superuser`` fields are
+    never written by the mapping, whatever the hook sets.
+
+    The user is returned as a :class:`DemotedUser` (:attr:`demoted_user_class`): a
+    request authenticated by an access token never acts as staff or superuser, while the
+    row keeps its flags, even when the view saves ``request.user``.
 
     Costs one query per request (the link and the user, joined), plus an update of
     ``last_seen`` at most every :attr:`last_seen_interval` seconds. The ORM is
@@ -226,6 +385,8 @@ class ModelUserMapping(UserMapping):
     last_seen_interval: ClassVar[int] = 60
     #: Prefix of the user names :meth:`make_username` generates.
     username_prefix: ClassVar[str] = "jwt."
+    #: The wrapper the user is returned in; a subclass may demote more methods.
+    demoted_user_class: ClassVar[type[DemotedUser]] = DemotedUser
 
     def get_end_user(self, token: AccessToken) -> Any:
         from .models import TokenSubject
@@ -244,7 +405,7 @@ class ModelUserMapping(UserMapping):
                 raise InvalidToken(Description.USER_UNKNOWN)
             user = self._create(token, now)
             if user is not None:
-                return self._checked(user)
+                return self.demoted_user_class(user)
             # Lost a race with a concurrent first request: use the row it created.
             link = self._find_link(token)
             if link is None:
@@ -256,7 +417,7 @@ class ModelUserMapping(UserMapping):
             TokenSubject.objects.filter(pk=link.pk).update(last_seen=now)
             link.last_seen = now
         self._sync_existing(user, token)
-        return self._checked(user)
+        return self.demoted_user_class(user)
 
     def make_username(self, token: AccessToken) -> str:
         """The user name of a new user: :attr:`username_prefix` and 32 base32 characters
@@ -277,9 +438,10 @@ class ModelUserMapping(UserMapping):
         return user
 
     def sync_user(self, user: Any, token: AccessToken, *, created: bool) -> None:
-        """Copy claims into ``user`` (unsaved changes; the mapping saves the fields that
-        changed). Called on every request, ``created`` True on first sight. The default
-        does nothing. Changes to ``is_staff`` and ``is_superuser`` are discarded."""
+        """Copy claims into ``user``, the model instance itself (unsaved changes; the
+        mapping saves the fields that changed). Called on every request, ``created``
+        True on first sight. The default does nothing. Changes to the ``is_staff`` and
+        ``is_superuser`` fields are discarded."""
 
     def _find_link(self, token: AccessToken) -> Any:
         from .models import TokenSubject
@@ -300,9 +462,8 @@ class ModelUserMapping(UserMapping):
 
         user = self.new_user(token)
         self.sync_user(user, token, created=True)
-        for name in PROTECTED_FIELDS:
-            if hasattr(user, name):
-                setattr(user, name, False)
+        for attname in _protected_attnames(user):
+            setattr(user, attname, False)
         try:
             with transaction.atomic():
                 user.save()
@@ -323,19 +484,17 @@ class ModelUserMapping(UserMapping):
         fields = [f for f in user._meta.concrete_fields if not f.primary_key]
         before = {f.attname: getattr(user, f.attname) for f in fields}
         self.sync_user(user, token, created=False)
-        for name in PROTECTED_FIELDS:
-            if name in before:
-                setattr(user, name, before[name])
+        for attname in _protected_attnames(user):
+            setattr(user, attname, before[attname])
         changed = [f.name for f in fields if getattr(user, f.attname) != before[f.attname]]
         if changed:
             user.save(update_fields=changed)
         if not getattr(user, "is_active", True):
             raise InvalidToken(Description.USER_DISABLED)
 
-    def _checked(self, user: Any) -> Any:
-        # Claims never grant staff or superuser; a row that has them (set by an
-        # administrator) does not act as such on a token-authenticated request.
-        for name in PROTECTED_FIELDS:
-            if getattr(user, name, False):
-                setattr(user, name, False)
-        return user
+
+def _protected_attnames(user: Any) -> list[str]:
+    """The attnames of ``user``'s concrete fields named in PROTECTED_FIELDS. A custom
+    model may lack them or define them as properties, which hold no row value to
+    protect (and may have no setter)."""
+    return [f.attname for f in user._meta.concrete_fields if f.name in PROTECTED_FIELDS and not f.primary_key]

@@ -239,7 +239,7 @@ def test_first_sight_creates_user_and_link_when_enabled(api, make_token, setting
     assert (link.issuer, link.subject, link.user_id) == (FX_ISS, "user-123", user.pk)
     assert link.created == link.last_seen == NOW_DT
     assert json_body(response) == {
-        "class": get_user_model().__name__,
+        "class": "DemotedUser",  # the user, never staff or superuser (test_user_demotion)
         "pk": user.pk,
         "username": user.username,
         "is_authenticated": True,
