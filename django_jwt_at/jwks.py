@@ -265,7 +265,12 @@ class IssuerKeys:
                 self._failed(config, now, exc)
                 return self._unavailable(config, now, current, forced=forced)
             if self.failures:
-                logger.info("Key set of issuer %s refreshed after %d failures", self.issuer.issuer, self.failures)
+                logger.info(
+                    "Key set of issuer %s refreshed after %d failed %s",
+                    self.issuer.issuer,
+                    self.failures,
+                    "attempt" if self.failures == 1 else "attempts",
+                )
             self.failures, self.retry_at = 0, -math.inf
             self.key_set = key_set
             return key_set

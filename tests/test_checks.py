@@ -46,6 +46,13 @@ def test_call_command_check_fails_on_configuration_error(settings):
         call_command("check", verbosity=0)
 
 
+def test_checks_have_their_own_tag(settings):
+    call_command("check", "--tag", "django_jwt_at", verbosity=0)  # a known tag
+    settings.JWT_AT_ISSUERS = {FX_ISS: {"AUDIENCE": FX_AUD, "ALGORITHMS": ["none"]}}
+    with pytest.raises(SystemCheckError, match=r"django_jwt_at\.E004"):
+        call_command("check", "--tag", "django_jwt_at", verbosity=0)
+
+
 @pytest.mark.parametrize(
     "algorithms",
     [

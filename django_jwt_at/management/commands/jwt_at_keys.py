@@ -8,7 +8,6 @@ and kty of each key are printed, never key material.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,12 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ... import clock
 from ...conf import get_config
 from ...jwks import KeySetStatus, key_sets
-
-
-def _when(timestamp: float, now: float) -> str:
-    text = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    delta = round(timestamp - now)
-    return f"{text} (in {delta} s)" if delta >= 0 else f"{text} ({-delta} s ago)"
+from ..timing import when
 
 
 def _kid(kid: str | None) -> str:
@@ -69,11 +63,11 @@ class Command(BaseCommand):
         if now < status.expires_at:
             state = "fresh"
         elif now < status.usable_until:
-            state = f"stale (used only while the issuer fails, until {_when(status.usable_until, now)})"
+            state = f"stale (used only while the issuer fails, until {when(status.usable_until, now)})"
         else:
             state = "expired (no longer used)"
-        write(f"  fetched:  {_when(status.fetched_at, now)}")
-        write(f"  expires:  {_when(status.expires_at, now)}")
+        write(f"  fetched:  {when(status.fetched_at, now)}")
+        write(f"  expires:  {when(status.expires_at, now)}")
         write(f"  state:    {state}")
         write(f"  keys:     {len(status.keys)}")
         for kid, alg, kty in status.keys:
