@@ -403,7 +403,7 @@ def test_backoff_doubles_up_to_the_cooldown_and_retry_after_reflects_it(
     server.route("/jwks", fx_jwks(keys))
     assert api.get("/orders", make_token()).status_code == 200
     infos = [r.getMessage() for r in jwt_at_records(caplog, logging.INFO)]
-    assert any(f"after {len(expected)} failures" in m for m in infos)
+    assert any(f"after {len(expected)} failed attempts" in m for m in infos)
 
     # a new failure burst logs a new warning and starts the back-off again
     server.route("/jwks", "down", status=500)
