@@ -234,18 +234,17 @@ _HTTP_METHODS = _SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE", "TRACE", "CON
 _METHOD_GROUPS = ("read", "write")
 
 
-def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
+def _scopes_by_method(mapping: object, owner: str = "required_scopes") -> dict[str, ScopeRequirement]:
+    """Validate a ``required_scopes`` mapping (``owner`` names it in the error message)."""
     if not isinstance(mapping, dict) or not mapping:
-        raise ImproperlyConfigured("required_scopes must be a non-empty dict of HTTP method to scopes")
+        raise ImproperlyConfigured(f"{owner} must be a non-empty dict of HTTP method to scopes, not {mapping!r}")
     result: dict[str, ScopeRequirement] = {}
     for method, scopes in mapping.items():
         if not isinstance(method, str) or (method not in _METHOD_GROUPS and method.upper() not in _HTTP_METHODS):
-            raise ImproperlyConfigured(
-                f"required_scopes key {method!r} is neither an HTTP method nor 'read' or 'write'"
-            )
+            raise ImproperlyConfigured(f"{owner} key {method!r} is neither an HTTP method nor 'read' or 'write'")
         values = checked_values("scope", scopes)
         if not values:
-            raise ImproperlyConfigured(f"required_scopes[{method!r}] lists no scope")
+            raise ImproperlyConfigured(f"{owner}[{method!r}] lists no scope")
         result[method if method in _METHOD_GROUPS else method.upper()] = ScopeRequirement(values)
     return result
 
@@ -262,8 +261,10 @@ class HasScopeForMethod(AccessTokenPermission):
     Keys are HTTP methods, or ``"read"`` (GET, HEAD, OPTIONS) and ``"write"`` (every
     other method); an exact method wins over its group. Every scope listed for the method
     is required, as with :class:`HasScope`. A method without an entry is refused with 403
-    ``insufficient_scope`` (fail closed). Without a mapping here, the view's
-    ``required_scopes`` attribute is used (validated on first use).
+    ``insufficient_scope`` (fail closed). Without a mapping here, the ``required_scopes``
+    attribute of the view *instance* is used, read and validated on each request: DRF sets
+    ``as_view(required_scopes=...)`` and ``@action(required_scopes=...)`` on the instance,
+    so each route of one view class gets its own mapping.
     """
 
     def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
@@ -272,9 +273,10 @@ class HasScopeForMethod(AccessTokenPermission):
     def _requirement(self, request: Request, view: Any) -> ScopeRequirement | None:
         by_method = self.by_method
         if by_method is None:
-            by_method = _view_scopes.get(type(view))
-            if by_method is None:
-                by_method = _view_scopes[type(view)] = _scopes_by_method(getattr(view, "required_scopes", None))
+            # Not cached: a cache keyed by the view class gave every route of the class the
+            # mapping of whichever route was requested first. Validating costs a few µs.
+            owner = f"{type(view).__name__}.required_scopes"
+            by_method = _scopes_by_method(getattr(view, "required_scopes", None), owner)
         method = (request.method or "").upper()
         return by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
 
@@ -290,9 +292,6 @@ class HasScopeForMethod(AccessTokenPermission):
         if requirement is None:
             return InsufficientScope()
         return requirement.check(token)
-
-
-_view_scopes: dict[type, dict[str, ScopeRequirement]] = {}
 
 
 class _Composite(AccessTokenPermission):
