@@ -104,6 +104,15 @@ class AdminScope(HasScope):
     scopes = ["orders:admin"]
 
 
+class ReadOwnOrders(HasScope):
+    """A permission of ours with its own object rule, inside an operator of ours."""
+
+    scopes = ["orders:read"]
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        return bool(obj.owner == request.auth.subject)
+
+
 class DocumentView(APIView):
     """``GET/POST /<route>`` checks the request; ``/<route>/<owner>`` also the object."""
 
@@ -128,6 +137,7 @@ urlpatterns = [
     *_routes("read-and-owner", HasScope("orders:read") & IsOwner),
     *_routes("not-admin-owner", ~(HasScope("orders:admin") & IsOwner)),
     *_routes("not-write", ~HasScope("orders:write")),
+    *_routes("own-or-admin", ReadOwnOrders() | HasScope("orders:admin")),
 ]
 
 
@@ -194,6 +204,15 @@ def test_not_of_a_permission_without_object_rule_refuses_every_object(api, make_
         response = api.get(f"/not-write/{owner}", token)
         assert _answer(response) == (403, None)
         assert json_body(response) == DRF_DENIED
+
+
+def test_a_subclass_object_rule_is_honoured_inside_an_operator(api, make_token):
+    token = make_token(claims={"scope": "orders:read"})
+    assert api.get(f"/own-or-admin/{ALICE}", token).status_code == 200
+    response = api.get(f"/own-or-admin/{BOB}", token)
+    assert _answer(response) == (403, None)
+    assert json_body(response) == DRF_DENIED
+    assert api.get(f"/own-or-admin/{BOB}", make_token(claims={"scope": "orders:admin"})).status_code == 200
 
 
 # --- the properties -----------------------------------------------------------------------
