@@ -26,8 +26,9 @@ from .conf import Config, get_config, on_config_change
 _METHOD_ORDER = ("header", "body", "query")
 
 
-def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str]:
-    """The scopes one entry of ``permission_classes`` (or a permission attribute) enforces."""
+def _permission_scopes(permission: Any, view_scopes: object) -> Iterator[str]:
+    """The scopes one entry of ``permission_classes`` (or a permission attribute) enforces;
+    ``view_scopes`` is the route's ``required_scopes`` (for :class:`HasScopeForMethod`)."""
     from django.core.exceptions import ImproperlyConfigured
 
     from .permissions import AccessTokenPermission, HasScope, HasScopeForMethod, Not, _Composite, _scopes_by_method
@@ -45,7 +46,7 @@ def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str
         by_method = permission.by_method
         if by_method is None:
             try:
-                by_method = _scopes_by_method(getattr(view_class, "required_scopes", None))
+                by_method = _scopes_by_method(view_scopes)
             except ImproperlyConfigured:
                 return
         for requirement in by_method.values():
@@ -53,7 +54,7 @@ def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str
     elif isinstance(permission, _Composite) and not isinstance(permission, Not):
         # A negated scope is one the resource refuses, not one it supports.
         for operand in permission.operands:
-            yield from _permission_scopes(operand, view_class)
+            yield from _permission_scopes(operand, view_scopes)
 
 
 def _view_scopes(callback: Any) -> Iterator[str]:
@@ -63,13 +64,21 @@ def _view_scopes(callback: Any) -> Iterator[str]:
         return
     from .permissions import AccessTokenPermission
 
-    for permission in getattr(view_class, "permission_classes", ()) or ():
-        yield from _permission_scopes(permission, view_class)
+    # as_view(**initkwargs), and a router's @action(**kwargs), set attributes on the view
+    # instance: they win over the class's (DRF keeps them on the callback).
+    initkwargs = getattr(callback, "initkwargs", None) or getattr(callback, "view_initkwargs", None) or {}
+
+    def attribute(name: str) -> Any:
+        return initkwargs[name] if name in initkwargs else getattr(view_class, name, None)
+
+    view_scopes = attribute("required_scopes")
+    for permission in attribute("permission_classes") or ():
+        yield from _permission_scopes(permission, view_scopes)
     # Permissions kept as class attributes and picked in get_permissions().
     for klass in view_class.__mro__:
         for value in vars(klass).values():
             if isinstance(value, AccessTokenPermission):
-                yield from _permission_scopes(value, view_class)
+                yield from _permission_scopes(value, view_scopes)
 
 
 def _callbacks(patterns: Iterable[Any]) -> Iterator[Any]:

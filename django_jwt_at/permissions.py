@@ -19,10 +19,13 @@ authenticator accepted (a session) but that has no access token gets DRF's usual
 ``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
 :class:`Not`, which combine the challenges (one challenge listing every missing scope; a
 step-up challenge that also names missing scopes), between instances and between
-subclasses used as classes alike. They accept DRF permission classes as operands too. A
-DRF permission class written first next to an *instance* (``IsAuthenticated &
-HasScope("a")``) makes DRF's own operator the outer one; that works for ``&``, but inside
-a DRF ``|`` place our permissions last, since they raise instead of returning False.
+subclasses used as classes alike. They accept DRF permission classes as operands too,
+and grant exactly what DRF's ``AND``, ``OR`` and ``NOT`` grant, object level included:
+``HasScope("orders:admin") | IsOwner`` lets a token without the scope reach its owner's
+objects only. A DRF permission class written first next to an *instance*
+(``IsAuthenticated & HasScope("a")``) makes DRF's own operator the outer one; that works
+for ``&``, but inside a DRF ``|`` place our permissions last, since they raise instead of
+returning False (which never grants more than DRF would, only less).
 """
 
 from __future__ import annotations
@@ -55,10 +58,20 @@ _DENIED = object()
 
 
 def _evaluate(permission: Any, request: Request, view: Any) -> Any:
-    """None when ``permission`` grants; a ProtocolError or _DENIED when it does not."""
+    """None when ``permission`` grants the request; a ProtocolError or _DENIED when it
+    does not. Ours never raise here (a DRF operator with one of ours inside may)."""
     if isinstance(permission, AccessTokenPermission):
         return permission.evaluate(request, view)
     return None if permission.has_permission(request, view) else _DENIED
+
+
+def _evaluate_object(permission: Any, request: Request, view: Any, obj: Any) -> Any:
+    """None when ``permission`` grants ``obj``; a ProtocolError or _DENIED when it does
+    not. Only the object-level check: the caller decides whether the request-level one
+    matters, as DRF's operators do."""
+    if isinstance(permission, AccessTokenPermission):
+        return permission.evaluate_object(request, view, obj)
+    return None if permission.has_object_permission(request, view, obj) else _DENIED
 
 
 def _without_token(request: Request) -> Any:
@@ -116,13 +129,24 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
         (or an opaque denial of a wrapped DRF permission)."""
         raise NotImplementedError
 
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """Like :meth:`evaluate`, for ``obj``: None when allowed, else the ProtocolError or
+        the opaque denial; never raises a refusal. By default :meth:`has_object_permission`
+        decides (DRF's: True), so a subclass that overrides that keeps working inside
+        ``&``, ``|`` and ``~``."""
+        return None if self.has_object_permission(request, view, obj) else _DENIED
+
     def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
         """The scopes this permission requires for the request, for challenges that name
         every scope an endpoint requires (choice A-13)."""
         return ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        outcome = self.evaluate(request, view)
+        return self._answer(request, view, self.evaluate(request, view))
+
+    def _answer(self, request: Request, view: Any, outcome: Any) -> bool:
+        """True for None; raise a ProtocolError as its challenge (DRF's PermissionDenied
+        has none); False for an opaque denial, so that DRF answers as it does."""
         if outcome is None:
             return True
         if isinstance(outcome, ProtocolError):
@@ -234,18 +258,17 @@ _HTTP_METHODS = _SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE", "TRACE", "CON
 _METHOD_GROUPS = ("read", "write")
 
 
-def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
+def _scopes_by_method(mapping: object, owner: str = "required_scopes") -> dict[str, ScopeRequirement]:
+    """Validate a ``required_scopes`` mapping (``owner`` names it in the error message)."""
     if not isinstance(mapping, dict) or not mapping:
-        raise ImproperlyConfigured("required_scopes must be a non-empty dict of HTTP method to scopes")
+        raise ImproperlyConfigured(f"{owner} must be a non-empty dict of HTTP method to scopes, not {mapping!r}")
     result: dict[str, ScopeRequirement] = {}
     for method, scopes in mapping.items():
         if not isinstance(method, str) or (method not in _METHOD_GROUPS and method.upper() not in _HTTP_METHODS):
-            raise ImproperlyConfigured(
-                f"required_scopes key {method!r} is neither an HTTP method nor 'read' or 'write'"
-            )
+            raise ImproperlyConfigured(f"{owner} key {method!r} is neither an HTTP method nor 'read' or 'write'")
         values = checked_values("scope", scopes)
         if not values:
-            raise ImproperlyConfigured(f"required_scopes[{method!r}] lists no scope")
+            raise ImproperlyConfigured(f"{owner}[{method!r}] lists no scope")
         result[method if method in _METHOD_GROUPS else method.upper()] = ScopeRequirement(values)
     return result
 
@@ -262,8 +285,10 @@ class HasScopeForMethod(AccessTokenPermission):
     Keys are HTTP methods, or ``"read"`` (GET, HEAD, OPTIONS) and ``"write"`` (every
     other method); an exact method wins over its group. Every scope listed for the method
     is required, as with :class:`HasScope`. A method without an entry is refused with 403
-    ``insufficient_scope`` (fail closed). Without a mapping here, the view's
-    ``required_scopes`` attribute is used (validated on first use).
+    ``insufficient_scope`` (fail closed). Without a mapping here, the ``required_scopes``
+    attribute of the view *instance* is used, read and validated on each request: DRF sets
+    ``as_view(required_scopes=...)`` and ``@action(required_scopes=...)`` on the instance,
+    so each route of one view class gets its own mapping.
     """
 
     def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
@@ -272,9 +297,10 @@ class HasScopeForMethod(AccessTokenPermission):
     def _requirement(self, request: Request, view: Any) -> ScopeRequirement | None:
         by_method = self.by_method
         if by_method is None:
-            by_method = _view_scopes.get(type(view))
-            if by_method is None:
-                by_method = _view_scopes[type(view)] = _scopes_by_method(getattr(view, "required_scopes", None))
+            # Not cached: a cache keyed by the view class gave every route of the class the
+            # mapping of whichever route was requested first. Validating costs a few µs.
+            owner = f"{type(view).__name__}.required_scopes"
+            by_method = _scopes_by_method(getattr(view, "required_scopes", None), owner)
         method = (request.method or "").upper()
         return by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
 
@@ -292,14 +318,20 @@ class HasScopeForMethod(AccessTokenPermission):
         return requirement.check(token)
 
 
-_view_scopes: dict[type, dict[str, ScopeRequirement]] = {}
-
-
 class _Composite(AccessTokenPermission):
+    """Object-level rules are DRF's own (``AND``, ``OR``, ``NOT`` of DRF 3.14+), so
+    ``&``, ``|`` and ``~`` grant an object exactly when DRF's operators would."""
+
     def __init__(self, *operands: Any) -> None:
         if len(operands) < (1 if isinstance(self, Not) else 2):
             raise ImproperlyConfigured(f"{type(self).__name__} needs operands")
         self.operands = operands
+
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return self._answer(request, view, self.evaluate_object(request, view, obj))
 
 
 class AllOf(_Composite):
@@ -327,8 +359,14 @@ class AllOf(_Composite):
         )
         return tuple(dict.fromkeys(scopes))
 
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return all(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``AND``: every operand grants ``obj``. Every operand is asked, and the
+        challenges of those that refuse are combined, as for the request."""
+        outcomes = [_evaluate_object(_instance(op), request, view, obj) for op in self.operands]
+        errors = [o for o in outcomes if isinstance(o, ProtocolError)]
+        if errors:
+            return combine(errors)
+        return _DENIED if any(o is not None for o in outcomes) else None
 
 
 class AnyOf(_Composite):
@@ -343,8 +381,25 @@ class AnyOf(_Composite):
             first = outcome if first is None else first
         return first
 
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return any(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``OR``: ``obj`` is granted only by an operand that grants both the request
+        and ``obj``; ``HasScope("orders:admin") | IsOwner`` must not let a token without
+        the scope reach another user's object because HasScope has no object rule.
+
+        Otherwise the first operand's denial stands, as for the request: its request-level
+        refusal (the ``insufficient_scope`` naming ``orders:admin`` tells the client what
+        would grant access), or its refusal of ``obj`` when it granted the request.
+        """
+        first = None
+        for op in self.operands:
+            operand = _instance(op)
+            outcome = _evaluate(operand, request, view)
+            if outcome is None:
+                outcome = _evaluate_object(operand, request, view, obj)
+                if outcome is None:
+                    return None
+            first = outcome if first is None else first
+        return first
 
 
 class Not(_Composite):
@@ -362,4 +417,15 @@ class Not(_Composite):
             return _without_token(request)
         if _evaluate(_instance(self.operands[0]), request, view) is None:
             return InsufficientScope()
+        return None
+
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``NOT``: grants ``obj`` exactly when the operand's object check refuses it.
+        The operand's request-level outcome plays no part, so ``~HasScope("x")`` refuses
+        every object (HasScope grants every object). A refusal is DRF's plain 403: no
+        scope and no new login would help."""
+        if not isinstance(request.auth, AccessToken):
+            return _without_token(request)
+        if _evaluate_object(_instance(self.operands[0]), request, view, obj) is None:
+            return _DENIED
         return None

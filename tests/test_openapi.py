@@ -16,9 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from django_jwt_at.checks import check_settings
 from django_jwt_at.openapi import JWTAccessTokenScheme  # noqa: F401  (registers the extension)
@@ -53,6 +56,37 @@ def view(*permissions: Any, methods: tuple[str, ...] = ("get",), **attrs: Any) -
     return type("V", (APIView,), members).as_view()
 
 
+class RouteScoped(APIView):
+    """Each as_view(required_scopes=...) is documented with its own scopes."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes: dict[str, list[str]] | None = None
+
+    def get(self, request: Any) -> Response:
+        return Response({})
+
+
+class Refunds(ViewSet):
+    """Each @action(required_scopes=...) is documented with its own scopes."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes = {"read": ["orders:read"]}
+
+    def list(self, request: Any) -> Response:
+        return Response([])
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:write"]})
+    def ship(self, request: Any, pk: str | None = None) -> Response:
+        return Response({})
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:refund"]})
+    def refund(self, request: Any, pk: str | None = None) -> Response:
+        return Response({})
+
+
+router = SimpleRouter(trailing_slash=False)
+router.register("refunds", Refunds, basename="refunds")
+
 urlpatterns = [
     path("public", view(AllowAny)),
     path("any-token", view(IsAuthenticated)),
@@ -77,6 +111,9 @@ urlpatterns = [
         "view-mapping",
         view(HasScopeForMethod, methods=("get", "put"), required_scopes={"GET": ["r"]}),
     ),
+    path("route-a", RouteScoped.as_view(required_scopes={"GET": ["route:a"]})),
+    path("route-b", RouteScoped.as_view(required_scopes={"GET": ["route:b"]})),
+    *router.urls,
 ]
 
 #: path -> method -> scope alternatives (one security requirement each).
@@ -95,6 +132,11 @@ SCOPES = {
     "/orders": {"get": [["orders:read"]], "post": [["orders:write"]], "delete": [["orders:admin"]]},
     # PUT has no entry: never granted, so no scope would help.
     "/view-mapping": {"get": [["r"]], "put": [[]]},
+    "/route-a": {"get": [["route:a"]]},
+    "/route-b": {"get": [["route:b"]]},
+    "/refunds": {"get": [["orders:read"]]},
+    "/refunds/{id}/ship": {"post": [["orders:write"]]},
+    "/refunds/{id}/refund": {"post": [["orders:refund"]]},
 }
 
 
