@@ -89,7 +89,7 @@ def build_key_set(issuer: IssuerConfig, document: Document, fetched_at: float, e
     by_alg: dict[str, list[VerificationKey]] = {}
     for jwk in jwks:
         try:
-            prepared = load_jwk(jwk, issuer.algorithms)
+            prepared = load_jwk(jwk, issuer.algorithms, max_rsa_bits=issuer.max_rsa_bits)
         except UnusableKey as exc:
             kid = jwk.get("kid") if isinstance(jwk, dict) else None
             # A published private key is compromised: anyone could sign with it (C-8414-13).
@@ -474,7 +474,8 @@ class KeySetStatus:
                 kid = jwk.get("kid") if isinstance(jwk, dict) else None
                 kid = kid if isinstance(kid, str) else None
                 try:
-                    keys += [(kid, key.alg, str(jwk["kty"])) for key in load_jwk(jwk, issuer.algorithms)]
+                    prepared = load_jwk(jwk, issuer.algorithms, max_rsa_bits=issuer.max_rsa_bits)
+                    keys += [(kid, key.alg, str(jwk["kty"])) for key in prepared]
                 except UnusableKey as exc:
                     dropped.append((kid, str(exc)))
             fetched_at, expires_at = float(entry["fetched_at"]), float(entry["expires_at"])
