@@ -21,7 +21,6 @@ modulus's.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +56,7 @@ _EC_CURVES: Mapping[str, tuple[type[ec.EllipticCurve], str, int]] = {
 #: RFC 8037 §2: the length of the public key ``x`` of each OKP curve, in octets.
 _OKP_SIZES: Mapping[str, int] = {"Ed25519": 32, "Ed448": 57}
 _RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
-_B64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 class UnusableKey(Exception):
@@ -166,7 +165,9 @@ def _b64_octets(jwk: Mapping[str, Any], member: str, max_chars: int, too_long: s
         raise UnusableKey(f"member {member!r} is not base64url")
     if len(value) > max_chars:
         raise UnusableKey(too_long)
-    if not _B64URL.match(value):
+    # Deleting every alphabet byte leaves nothing only when the member is all alphabet: a
+    # C pass over the bytes, where a regular expression costs ~10 ns a character.
+    if not value or not value.isascii() or value.encode("ascii").translate(None, _B64URL_ALPHABET):
         raise UnusableKey(f"member {member!r} is not base64url")
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from django_jwt_at import conf, keys
+from django_jwt_at import conf, jwks
+from django_jwt_at import keys as keys_module
 from django_jwt_at.conf import get_config
 from django_jwt_at.jwks import key_sets
 from django_jwt_at.keys import UnusableKey, VerificationKey, load_jwk
@@ -140,13 +141,13 @@ def test_rsa_bound_follows_the_argument():
 )
 def test_rsa_sizes_are_refused_before_any_key_object(monkeypatch, jwk):
     built = []
-    real = keys.rsa.RSAPublicNumbers
+    real = keys_module.rsa.RSAPublicNumbers
 
     def spy(*args):
         built.append(args)
         return real(*args)
 
-    monkeypatch.setattr(keys.rsa, "RSAPublicNumbers", spy)
+    monkeypatch.setattr(keys_module.rsa, "RSAPublicNumbers", spy)
     assert reason(jwk) is not None
     assert built == []
 
@@ -268,7 +269,7 @@ def test_installed_key_sets_follow_the_setting(settings, keys):
 
 def test_setting_default():
     config = get_config()
-    assert config.max_rsa_bits == keys.MAX_RSA_BITS == conf.DEFAULT_MAX_RSA_KEY_BITS == 8192
+    assert config.max_rsa_bits == keys_module.MAX_RSA_BITS == conf.DEFAULT_MAX_RSA_KEY_BITS == 8192
     assert config.issuers[FX_ISS].max_rsa_bits == 8192
 
 
@@ -290,3 +291,21 @@ def test_setting_out_of_range_is_E019(settings, value):
     assert [m.msg for m in messages] == ["JWT_AT_MAX_RSA_KEY_BITS must be an integer from 2048 to 16384."]
     with pytest.raises(ImproperlyConfigured, match=r"django_jwt_at\.E019"):
         get_config()
+
+
+# --- JWK Sets: at most MAX_KEYS entries are examined ------------------------------------------------
+
+
+def test_jwks_only_the_first_100_keys_are_examined(api, make_token, server, keys, caplog):
+    junk = [{"kty": "junk", "kid": f"junk-{i}"} for i in range(jwks.MAX_KEYS + 20)]
+    document = {"keys": [keys["rsa-1"].public_jwk(alg="RS256"), *junk, keys["ec-1"].public_jwk(alg="ES256")]}
+    server.route("/jwks", document)
+    assert api.get("/orders", make_token()).status_code == 200
+    assert_invalid_token(api.get("/orders", make_token(key="ec-1")), "signature")  # key 122: never examined
+    messages = [r.getMessage() for r in caplog.get_records("call") if r.name == "django_jwt_at.jwks"]
+    loads = [m for m in messages if m.startswith("JWK Set of issuer")]
+    assert loads == [f"JWK Set of issuer {FX_ISS} has 122 keys: only the first 100 are used"] * 2  # unknown kid
+    assert sum(m.startswith("Dropped key") for m in messages) == 2 * (jwks.MAX_KEYS - 1)
+    status = key_sets.status(get_config().issuers[FX_ISS], get_config())
+    assert status.dropped[0] == (None, "the 22 keys past the first 100 are not used")
+    assert len(status.dropped) == jwks.MAX_KEYS and [k[0] for k in status.keys] == ["rsa-1"]
