@@ -61,6 +61,12 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")  # RFC 6749 §3.3 scop
 MAX_LEEWAY = 300
 #: The largest JWT_AT_MAX_TOKEN_SIZE accepted (E016).
 MAX_TOKEN_SIZE_LIMIT = 65536
+#: The default JWT_AT_MAX_RSA_KEY_BITS: ``django_jwt_at.keys.MAX_RSA_BITS`` (not imported
+#: here, so that reading settings loads no cryptography).
+DEFAULT_MAX_RSA_KEY_BITS = 8192
+#: The range of JWT_AT_MAX_RSA_KEY_BITS (E019): no shorter than the shortest key accepted
+#: (RFC 7518 §3.3), no longer than the largest modulus OpenSSL verifies.
+MAX_RSA_KEY_BITS_RANGE = (2048, 16384)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class IssuerConfig:
     roles_claim: str = "roles"  # a claim name, or a dotted path into objects
     required_claims: frozenset[str] = frozenset({"client_id", "jti"})  # besides ALWAYS_REQUIRED
     required_claim_values: tuple[tuple[str, str], ...] = ()  # (claim, exact string value)
+    max_rsa_bits: int = DEFAULT_MAX_RSA_KEY_BITS  # JWT_AT_MAX_RSA_KEY_BITS, for this issuer's keys
     # Derived from the above once, for the validator: string claims that must be present,
     # string claims that may be, and other claims that must be present (any type).
     required_strings: tuple[str, ...] = field(init=False, compare=False)
@@ -148,6 +155,7 @@ class Config:
     token_cache_size: int
     user_mapping: type[UserMapping]
     create_users: bool
+    max_rsa_bits: int = DEFAULT_MAX_RSA_KEY_BITS  # JWT_AT_MAX_RSA_KEY_BITS
     resource: str | None = None  # RFC 9728 §1.2 resource identifier (JWT_AT_RESOURCE)
     resource_metadata_url: str | None = None  # RFC 9728 §3.1, derived from ``resource``
     resource_metadata: Mapping[str, Any] = field(default_factory=dict)  # extra metadata fields
@@ -187,6 +195,7 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_MAX_HEADER_SIZE": 1024,
     "JWT_AT_MAX_JSON_DEPTH": 16,
     "JWT_AT_TOKEN_CACHE_SIZE": 1024,
+    "JWT_AT_MAX_RSA_KEY_BITS": DEFAULT_MAX_RSA_KEY_BITS,
     "JWT_AT_USER_MAPPING": "django_jwt_at.users.StatelessUserMapping",
     "JWT_AT_CREATE_USERS": False,
     "JWT_AT_RESOURCE": None,
@@ -308,7 +317,7 @@ class _Reader:
     def setting(self, name: str) -> Any:
         return getattr(settings, name, DEFAULTS.get(name))
 
-    def issuers(self) -> dict[str, IssuerConfig]:
+    def issuers(self, max_rsa_bits: int) -> dict[str, IssuerConfig]:
         raw = getattr(settings, "JWT_AT_ISSUERS", None)
         if not isinstance(raw, Mapping) or not raw:
             self.problem(
@@ -317,9 +326,13 @@ class _Reader:
                 'Add JWT_AT_ISSUERS = {"https://issuer.example": {"AUDIENCE": "https://api.example"}}.',
             )
             return {}
-        return {issuer: entry for issuer, options in raw.items() if (entry := self.issuer(issuer, options)) is not None}
+        return {
+            issuer: entry
+            for issuer, options in raw.items()
+            if (entry := self.issuer(issuer, options, max_rsa_bits)) is not None
+        }
 
-    def issuer(self, issuer: object, options: object) -> IssuerConfig | None:
+    def issuer(self, issuer: object, options: object, max_rsa_bits: int) -> IssuerConfig | None:
         if not isinstance(options, Mapping):
             self.problem("E006", f"JWT_AT_ISSUERS[{issuer!r}] must be a dict of options.", "")
             return None
@@ -388,6 +401,7 @@ class _Reader:
             jwks_uri=jwks_uri,
             algorithms=frozenset(algorithms),
             allow_http=allow_http,
+            max_rsa_bits=max_rsa_bits,
             **profile,
         )
 
@@ -489,7 +503,9 @@ class _Reader:
         return value
 
     def read(self) -> Config:
-        issuers = self.issuers()
+        # Read before the issuers, whose key sets it bounds.
+        max_rsa_bits = self.integer("JWT_AT_MAX_RSA_KEY_BITS", *MAX_RSA_KEY_BITS_RANGE, "E019")
+        issuers = self.issuers(max_rsa_bits)
         leeway = self.integer("JWT_AT_LEEWAY", 0, MAX_LEEWAY, "E007")
         realm = self.setting("JWT_AT_REALM")
         if not isinstance(realm, str) or not _QUOTED_VALUE.match(realm):
@@ -570,6 +586,7 @@ class _Reader:
             token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
             user_mapping=self.user_mapping(issuers),
             create_users=self.boolean("JWT_AT_CREATE_USERS", "E051"),
+            max_rsa_bits=max_rsa_bits,
             resource=resource,
             resource_metadata_url=metadata_url(resource) if resource else None,
             resource_metadata=self.resource_metadata(),

@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .conf import Config, normalized_origin
 from .errors import Description, InvalidDPoPProof, InvalidToken, KeySetUnavailable, UseDPoPNonce
 from .jws import b64url_decode, decode_json_object
-from .keys import UnusableKey, load_jwk
+from .keys import MAX_RSA_BITS, UnusableKey, load_jwk
 from .tokens import AccessToken
 
 logger = logging.getLogger(__name__)
@@ -133,10 +133,12 @@ def verify_proof(
 
     Raises InvalidDPoPProof for: anything but one compact JWS (two proofs joined by a
     comma included, §4.3 (1)-(2)); ``typ`` not dpop+jwt; ``alg`` not in
-    JWT_AT_DPOP_ALGORITHMS; ``crit``; ``jwk`` absent, private, symmetric or unusable;
-    a bad signature; missing or mistyped ``jti``/``htm``/``htu``/``iat``/``ath``; ``jti``
-    over 256 characters; ``htm`` not exactly ``method``; ``htu`` not ``htu`` after
-    normalisation; ``iat`` outside JWT_AT_DPOP_IAT_WINDOW; ``ath`` not the token's hash.
+    JWT_AT_DPOP_ALGORITHMS; ``crit``; ``jwk`` absent, private, symmetric or unusable (an
+    RSA modulus over JWT_AT_MAX_RSA_KEY_BITS or 8192 bits, whichever is smaller, and an
+    exponent over 32 bits included: refused before any signature work); a bad signature;
+    missing or mistyped ``jti``/``htm``/``htu``/``iat``/``ath``; ``jti`` over 256
+    characters; ``htm`` not exactly ``method``; ``htu`` not ``htu`` after normalisation;
+    ``iat`` outside JWT_AT_DPOP_IAT_WINDOW; ``ath`` not the token's hash.
     ``jku``, ``x5c``, ``x5u`` and ``kid`` are ignored: the key is ``jwk`` only. With
     nonces on, a proof that passes all that but has no current nonce raises UseDPoPNonce.
     """
@@ -161,7 +163,10 @@ def verify_proof(
     ):
         raise _invalid()
     try:
-        keys = load_jwk(jwk, (alg,))  # refuses private members, "oct", short RSA, wrong curve
+        # Refuses private members, "oct", a wrong curve, and (before any key object is built
+        # or any signature checked) keys of hostile size: the client chooses this key, so
+        # raising JWT_AT_MAX_RSA_KEY_BITS for an issuer never lets it choose a longer one.
+        keys = load_jwk(jwk, (alg,), max_rsa_bits=min(config.max_rsa_bits, MAX_RSA_BITS))
     except UnusableKey:
         raise _invalid() from None
     signing_input = proof[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")

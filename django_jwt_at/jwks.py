@@ -77,19 +77,30 @@ class KeySet:
         return self.by_kid.get((kid, alg), ())
 
 
+#: The most JWKs of one JWK Set that are examined; the others are ignored, with one log
+#: record. Providers publish a handful; without a bound, a document of tens of thousands
+#: of junk entries would cost a check and a log record each, at every load.
+MAX_KEYS = 100
+
+
 def build_key_set(issuer: IssuerConfig, document: Document, fetched_at: float, expires_at: float) -> KeySet:
-    """Prepare every usable key of a JWKS document; drop the others with a log record.
+    """Prepare every usable key among the first MAX_KEYS of a JWKS document; drop the
+    others with a log record (one for all those past MAX_KEYS).
 
     Raises FetchError when the document is not a JWKS or has no usable key.
     """
     jwks = document.data.get("keys")
     if not isinstance(jwks, list):
         raise FetchError(f"{document.url} is not a JWK Set")
+    if len(jwks) > MAX_KEYS:
+        logger.warning(
+            "JWK Set of issuer %s has %d keys: only the first %d are used", issuer.issuer, len(jwks), MAX_KEYS
+        )
     by_kid: dict[tuple[str, str], list[VerificationKey]] = {}
     by_alg: dict[str, list[VerificationKey]] = {}
-    for jwk in jwks:
+    for jwk in jwks[:MAX_KEYS]:
         try:
-            prepared = load_jwk(jwk, issuer.algorithms)
+            prepared = load_jwk(jwk, issuer.algorithms, max_rsa_bits=issuer.max_rsa_bits)
         except UnusableKey as exc:
             kid = jwk.get("kid") if isinstance(jwk, dict) else None
             # A published private key is compromised: anyone could sign with it (C-8414-13).
@@ -475,11 +486,15 @@ class KeySetStatus:
         dropped: list[tuple[str | None, str]] = []
         try:
             jwks = parse_document(uri or "", entry["text"], None).data.get("keys")
-            for jwk in jwks if isinstance(jwks, list) else []:
+            jwks = jwks if isinstance(jwks, list) else []
+            if len(jwks) > MAX_KEYS:
+                dropped.append((None, f"the {len(jwks) - MAX_KEYS} keys past the first {MAX_KEYS} are not used"))
+            for jwk in jwks[:MAX_KEYS]:
                 kid = jwk.get("kid") if isinstance(jwk, dict) else None
                 kid = kid if isinstance(kid, str) else None
                 try:
-                    keys += [(kid, key.alg, str(jwk["kty"])) for key in load_jwk(jwk, issuer.algorithms)]
+                    prepared = load_jwk(jwk, issuer.algorithms, max_rsa_bits=issuer.max_rsa_bits)
+                    keys += [(kid, key.alg, str(jwk["kty"])) for key in prepared]
                 except UnusableKey as exc:
                     dropped.append((kid, str(exc)))
             fetched_at, expires_at = float(entry["fetched_at"]), float(entry["expires_at"])

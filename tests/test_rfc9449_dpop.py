@@ -260,6 +260,113 @@ def test_C_9449_12_unusable_jwk(api, tb, proof, kd, variant):
     assert_proof_error(dpop_get(api, tb, value))
 
 
+# --- proof keys of hostile size: refused before any signature work --------------------------------
+
+#: An odd public exponent of 3,071 bits: each verification with it costs ~150 ordinary ones.
+BIG_EXPONENT = (1 << 3070) | 0x1235
+
+
+@pytest.fixture(scope="module")
+def sized_keys():
+    return {
+        "KD-E3071": signing.rsa_key_with_exponent("KD-E3071", BIG_EXPONENT, bits=3072, alg="PS256"),
+        "KD-3072": signing.rsa_key("KD-3072", bits=3072, alg="PS256"),
+    }
+
+
+@pytest.fixture
+def key_work(monkeypatch):
+    """``key_work()``: counts of RSA key objects built and signatures checked by the library
+    from then on, the issuer's key set being loaded first (with the current settings)."""
+    from django_jwt_at import keys
+    from django_jwt_at.conf import get_config
+    from django_jwt_at.jwks import key_sets
+
+    counts = {"rsa_numbers": 0, "verify": 0}
+
+    def start():
+        config = get_config()
+        assert key_sets.find(config.issuers[FX_ISS], "rsa-1", "RS256", config)
+        counts.update(rsa_numbers=0, verify=0)
+        return counts
+
+    numbers, verify = keys.rsa.RSAPublicNumbers, keys.VerificationKey.verify
+
+    def counting_numbers(*args):
+        counts["rsa_numbers"] += 1
+        return numbers(*args)
+
+    def counting_verify(self, *args):
+        counts["verify"] += 1
+        return verify(self, *args)
+
+    monkeypatch.setattr(keys.rsa, "RSAPublicNumbers", counting_numbers)
+    monkeypatch.setattr(keys.VerificationKey, "verify", counting_verify)
+    return start
+
+
+def test_proof_key_with_a_3071_bit_exponent(api, bound, proof, sized_keys, key_work):
+    # A real key and a valid proof: the exponent alone makes it refused, before any
+    # signature check (the token's own check runs before the proof's: one verify).
+    key = sized_keys["KD-E3071"]
+    token = bound(key)
+    value = proof(token, key=key)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+@pytest.mark.parametrize(
+    "bits, exponent",
+    [(2048, 2**32 + 1), (2048, 2**64 + 1), (2048, 1), (2048, 65536), (8200, 65537), (16384, 65537)],
+    ids=["exponent-2**32+1", "exponent-2**64+1", "exponent-1", "exponent-even", "modulus-8200", "modulus-16384"],
+)
+def test_proof_key_out_of_bounds(api, make_token, proof, client_keys, key_work, bits, exponent):
+    jwk = signing.rsa_jwk(signing.odd_modulus(bits), exponent)
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+def test_proof_key_bound_is_8192_bits_whatever_the_setting(api, make_token, proof, client_keys, key_work, settings):
+    # Raising JWT_AT_MAX_RSA_KEY_BITS for an issuer's keys lets no client choose longer ones.
+    settings.JWT_AT_MAX_RSA_KEY_BITS = 16384
+    jwk = signing.rsa_jwk(signing.odd_modulus(8200))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+def test_proof_key_bound_follows_a_lower_setting(api, bound, proof, sized_keys, settings):
+    key = sized_keys["KD-3072"]
+    token = bound(key)
+    assert dpop_get(api, token, proof(token, key=key)).status_code == 200
+    settings.JWT_AT_MAX_RSA_KEY_BITS = 2048
+    assert_proof_error(dpop_get(api, token, proof(token, key=key)))
+
+
+def test_proof_key_of_8192_bits_reaches_the_signature_check(api, make_token, proof, client_keys, key_work):
+    jwk = signing.rsa_jwk(signing.odd_modulus(8192))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 1, "verify": 2}  # loaded, then its signature refused
+
+
+@pytest.mark.parametrize("member", ["x", "y"])
+def test_proof_key_ec_coordinate_with_a_leading_zero(api, make_token, proof, kd, member):
+    # RFC 7518 §6.2.1.2: a coordinate is exactly the curve's size (32 octets for P-256).
+    jwk = public_jwk(kd)
+    jwk[member] = signing.b64url(b"\0" + signing.b64url_decode(jwk[member]))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    assert_proof_error(dpop_get(api, token, proof(token, jwk=jwk)))
+
+
 @pytest.mark.parametrize("htm", ["POST", "get", "GET "], ids=["C-9449-13-POST", "C-9449-13-lower", "C-9449-13-space"])
 def test_C_9449_13_htm_exact(api, tb, proof, htm):
     assert_proof_error(dpop_get(api, tb, proof(tb, method=htm)))
