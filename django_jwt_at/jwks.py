@@ -57,6 +57,9 @@ FAILURE_BACKOFF = 5
 CACHE_RETRY = 30
 #: Seconds between two looks at the shared cache while another process fetches.
 POLL_INTERVAL = 0.05
+#: Seconds a shared-cache entry's fetch time may be ahead of this process's clock when
+#: JWT_AT_LEEWAY is smaller: clocks of different hosts drift apart a little.
+MIN_CLOCK_SKEW = 5
 # v1 entries were unsigned dicts: under a new prefix they are never read (they expire in
 # the cache), so an upgrade logs no refused entry and the two versions never share one.
 _CACHE_PREFIX = "django_jwt_at:v2:"
@@ -208,9 +211,11 @@ def _shared_document(
 
 def _bounds(config: Config, now: float) -> dict[str, float]:
     """The time bounds of :func:`shared_cache.unseal` under ``config``."""
-    # A fetch time up to the token leeway ahead is another process's clock running ahead
-    # of ours: the leeway is the clock difference this deployment tolerates anyway.
-    return {"now": now, "max_lifetime": config.jwks_max_ttl, "skew": config.leeway}
+    # A fetch time up to the token leeway ahead is another host's clock running ahead of
+    # ours: the clock difference this deployment tolerates anyway. The floor keeps a zero
+    # leeway from refusing entries over milliseconds of drift; since the fetch time counts
+    # as now at the latest, a tolerance never lengthens a lifetime.
+    return {"now": now, "max_lifetime": config.jwks_max_ttl, "skew": max(config.leeway, MIN_CLOCK_SKEW)}
 
 
 def _shared_store(

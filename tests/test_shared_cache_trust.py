@@ -219,18 +219,19 @@ def test_expiry_is_clamped_from_the_fetch_time_of_the_entry(
 
 
 @pytest.mark.parametrize(
-    ("ahead", "accepted"),
-    [(30, True), (61, False), (10 * YEAR, False)],
-    ids=["within-leeway", "past-leeway", "ten-years"],
+    ("leeway", "ahead", "accepted"),
+    [(60, 30, True), (60, 61, False), (60, 10 * YEAR, False), (0, 3, True), (0, 6, False)],
+    ids=["within-leeway", "past-leeway", "ten-years", "zero-leeway-drift", "zero-leeway-past-5s"],
 )
 def test_entry_claiming_a_fetch_time_in_the_future_is_refused_beyond_the_leeway(
-    api, make_token, server, keys, redis_cache, caplog, ahead, accepted
+    api, make_token, server, keys, settings, redis_cache, caplog, leeway, ahead, accepted
 ):
+    settings.JWT_AT_LEEWAY = leeway
     key = jwks_key(server)
     entry = shared_entries.signed(key, server.url("/jwks"), fx_jwks(keys), NOW + ahead, NOW + ahead + HOUR)
     redis_cache.set(key, entry, timeout=YEAR)
     assert api.get("/orders", make_token()).status_code == 200
-    if accepted:  # another process's clock, up to JWT_AT_LEEWAY (60 s) ahead of ours
+    if accepted:  # another host's clock, up to JWT_AT_LEEWAY (at least 5 s) ahead of ours
         assert server.count("/jwks") == 0
         assert not refusals(caplog)
         assert key_sets.current(get_config().issuers[FX_ISS]).fetched_at == NOW
