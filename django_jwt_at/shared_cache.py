@@ -151,7 +151,7 @@ def unseal(raw: object, key: str, subject: str, *, now: float, max_lifetime: flo
         payload = json.loads(_verify(raw))
     except ValueError:  # signed but not JSON: not an entry of this format
         payload = None
-    if not isinstance(payload, dict) or payload.get("v") != _FORMAT:
+    if not isinstance(payload, dict) or type(payload.get("v")) is not int or payload["v"] != _FORMAT:
         raise _Refused("shared_cache_bad_entry", logging.ERROR, "the entry is malformed")
     if payload.get("key") != key or payload.get("subject") != subject:
         raise _Refused(
