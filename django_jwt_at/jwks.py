@@ -18,6 +18,10 @@ named by ``JWT_AT_CACHE``, so that processes sharing that cache fetch once per l
   cooldown; one log record at WARNING (ERROR for unusable metadata) per failure burst.
 - A failing shared cache is bypassed for ``CACHE_RETRY`` seconds: validation goes on from
   process memory and direct fetches.
+- Shared-cache entries are signed with SECRET_KEY and their lifetimes clamped when read
+  (:mod:`django_jwt_at.shared_cache`): an entry this deployment did not write is ignored
+  and the document fetched, and a set read from the cache never outlives the read by more
+  than JWT_AT_JWKS_MAX_TTL (plus JWT_AT_JWKS_MAX_STALE while the issuer fails).
 
 Keys are looked up by (issuer, kid, alg): a kid published by one issuer never verifies a
 token of another (RFC 8725 §3.8, C-8414-14).
@@ -37,7 +41,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import BaseCache, caches
 
-from . import clock
+from . import clock, shared_cache
 from .conf import Config, IssuerConfig, on_config_change
 from .discovery import check_metadata, discover, metadata_urls
 from .errors import KeySetUnavailable
@@ -53,7 +57,12 @@ FAILURE_BACKOFF = 5
 CACHE_RETRY = 30
 #: Seconds between two looks at the shared cache while another process fetches.
 POLL_INTERVAL = 0.05
-_CACHE_PREFIX = "django_jwt_at:v1:"
+#: Seconds a shared-cache entry's fetch time may be ahead of this process's clock when
+#: JWT_AT_LEEWAY is smaller: clocks of different hosts drift apart a little.
+MIN_CLOCK_SKEW = 5
+# v1 entries were unsigned dicts: under a new prefix they are never read (they expire in
+# the cache), so an upgrade logs no refused entry and the two versions never share one.
+_CACHE_PREFIX = "django_jwt_at:v2:"
 _T = TypeVar("_T")
 
 
@@ -134,7 +143,10 @@ def _lifetime(config: Config, max_age: int | None) -> int:
 
 def cache_key(kind: str, url: str) -> str:
     """The shared-cache key of a document: ``kind`` is ``jwks`` (keyed by the JWKS URL) or
-    ``metadata`` (keyed by the issuer identifier). ``<key>:lock`` marks a fetch in flight."""
+    ``metadata`` (keyed by the issuer identifier). ``<key>:lock`` marks a fetch in flight.
+
+    The entry under it is a string signed by :func:`django_jwt_at.shared_cache.seal`, bound
+    to this key and to ``url``."""
     return _CACHE_PREFIX + kind + ":" + hashlib.sha256(url.encode()).hexdigest()
 
 
@@ -176,6 +188,57 @@ def _shared_get(config: Config, key: str) -> Any:
 
 def _shared_set(config: Config, key: str, value: Any, timeout: float) -> None:
     _shared(config, lambda cache: cache.set(key, value, timeout=max(1, math.ceil(timeout))), None)
+
+
+_unsigned_warned = False
+
+
+def _signing_available() -> bool:
+    """Whether documents can go through the shared cache: only with SECRET_KEY, which
+    signs them. Without it every process fetches its own (one warning per process)."""
+    global _unsigned_warned
+    if shared_cache.available():
+        return True
+    if not _unsigned_warned:
+        _unsigned_warned = True
+        logger.warning("SECRET_KEY is empty: key sets and metadata are not shared through JWT_AT_CACHE")
+    return False
+
+
+def _shared_document(
+    config: Config, kind: str, subject: str, now: float, *, what: str, issuer: str
+) -> shared_cache._Entry | None:
+    """The document stored under ``cache_key(kind, subject)`` if this deployment signed it
+    there, with its lifetime clamped to JWT_AT_JWKS_MAX_TTL from now at the latest; None when
+    there is none, or a refused one (logged once, see :func:`shared_cache.open_entry`)."""
+    if not _signing_available():
+        return None
+    key = cache_key(kind, subject)
+    raw = _shared_get(config, key)
+    if raw is None:
+        return None
+    return shared_cache.open_entry(raw, key, subject, **_bounds(config, now), what=what, issuer=issuer)
+
+
+def _bounds(config: Config, now: float) -> dict[str, float]:
+    """The time bounds of :func:`shared_cache.unseal` under ``config``."""
+    # A fetch time up to the token leeway ahead is another host's clock running ahead of
+    # ours: the clock difference this deployment tolerates anyway. The floor keeps a zero
+    # leeway from refusing entries over milliseconds of drift; since the fetch time counts
+    # as now at the latest, a tolerance never lengthens a lifetime.
+    return {"now": now, "max_lifetime": config.jwks_max_ttl, "skew": max(config.leeway, MIN_CLOCK_SKEW)}
+
+
+def _shared_store(
+    config: Config, kind: str, subject: str, document: Document, fetched_at: float, expires_at: float
+) -> None:
+    """Sign ``document`` and store it under ``cache_key(kind, subject)`` for its lifetime
+    plus JWT_AT_JWKS_MAX_STALE (the stale copy serves during an outage)."""
+    if not _signing_available():
+        return
+    key = cache_key(kind, subject)
+    entry = shared_cache.seal(key, subject, document.url, document.text, fetched_at, expires_at)
+    _shared_set(config, key, entry, expires_at - fetched_at + config.jwks_max_stale)
 
 
 def _single_flight(
@@ -315,18 +378,21 @@ class IssuerKeys:
         raise KeySetUnavailable(retry_after=max(1, wait))
 
     def _shared_key_set(self, config: Config, uri: str, now: float, *, stale: bool) -> KeySet | None:
-        """The key set stored in the shared cache, if usable (fresh, or within max-stale)."""
-        shared = _shared_get(config, cache_key("jwks", uri))
-        if not isinstance(shared, dict):
+        """The key set stored in the shared cache, if signed by this deployment and usable
+        (fresh, or within max-stale), expiring at the entry's clamped expiry."""
+        entry = self._shared_entry(config, "jwks", uri, now)
+        if entry is None or now >= entry.expires_at + (config.jwks_max_stale if stale else 0):
             return None
         try:
-            usable_until = shared["expires_at"] + (config.jwks_max_stale if stale else 0)
-            if now >= usable_until:
-                return None
-            document = parse_document(uri, shared["text"], None)
-            return build_key_set(self.issuer, document, shared["fetched_at"], shared["expires_at"])
-        except (FetchError, KeyError, TypeError):
+            document = parse_document(uri, entry.text, None)
+            return build_key_set(self.issuer, document, entry.fetched_at, entry.expires_at)
+        except FetchError:
             return None  # a damaged shared entry is replaced by a fresh fetch
+
+    def _shared_entry(self, config: Config, kind: str, subject: str, now: float) -> shared_cache._Entry | None:
+        issuer = self.issuer.issuer
+        what = f"the JWK Set {subject} of issuer {issuer}" if kind == "jwks" else f"the metadata of issuer {issuer}"
+        return _shared_document(config, kind, subject, now, what=what, issuer=issuer)
 
     def _load(self, config: Config, now: float, *, forced: bool) -> KeySet:
         """A fresh key set. A forced refresh (unknown kid) skips the shared cache: its copy
@@ -346,12 +412,7 @@ class IssuerKeys:
         document = fetch_json(uri, timeout=config.http_timeout)
         expires_at = now + _lifetime(config, document.max_age)
         key_set = build_key_set(self.issuer, document, now, expires_at)
-        _shared_set(
-            config,
-            cache_key("jwks", uri),
-            {"uri": uri, "text": document.text, "fetched_at": now, "expires_at": expires_at},
-            expires_at - now + config.jwks_max_stale,
-        )
+        _shared_store(config, "jwks", uri, document, now, expires_at)
         return key_set, document
 
     def _jwks_uri(self, config: Config, now: float) -> str:
@@ -389,26 +450,21 @@ class IssuerKeys:
         return metadata.jwks_uri
 
     def _shared_metadata(self, config: Config, now: float, *, stale: bool) -> _Metadata | None:
-        shared = _shared_get(config, cache_key("metadata", self.issuer.issuer))
-        if not isinstance(shared, dict):
+        """The metadata stored in the shared cache, if signed by this deployment and usable
+        (fresh, or within max-stale), expiring at the entry's clamped expiry."""
+        entry = self._shared_entry(config, "metadata", self.issuer.issuer, now)
+        if entry is None or now >= entry.expires_at + (config.jwks_max_stale if stale else 0):
             return None
         try:
-            if now >= shared["expires_at"] + (config.jwks_max_stale if stale else 0):
-                return None
-            uri = check_metadata(self.issuer, parse_document(shared["url"], shared["text"], None))
-            return _Metadata(uri, shared["expires_at"])
-        except (FetchError, KeyError, TypeError):
+            uri = check_metadata(self.issuer, parse_document(entry.url, entry.text, None))
+        except FetchError:
             return None
+        return _Metadata(uri, entry.expires_at)
 
     def _discover(self, config: Config, now: float) -> _Metadata:
         uri, document = discover(self.issuer, timeout=config.http_timeout)
         lifetime = _lifetime(config, document.max_age)
-        _shared_set(
-            config,
-            cache_key("metadata", self.issuer.issuer),
-            {"url": document.url, "text": document.text, "fetched_at": now, "expires_at": now + lifetime},
-            lifetime + config.jwks_max_stale,
-        )
+        _shared_store(config, "metadata", self.issuer.issuer, document, now, now + lifetime)
         return _Metadata(uri, now + lifetime)
 
     def cached(self, config: Config) -> KeySet | None:
@@ -452,9 +508,16 @@ class IssuerKeys:
                     uri = metadata.jwks_uri if metadata else None
             except FetchError as exc:
                 error = str(exc)
-        if entry is None and uri is not None:
-            shared = _shared_get(config, cache_key("jwks", uri))
-            entry = shared if isinstance(shared, dict) else None
+        if entry is None and uri is not None and _signing_available():
+            key = cache_key("jwks", uri)
+            raw = _shared_get(config, key)
+            try:
+                shared = None if raw is None else shared_cache.unseal(raw, key, uri, **_bounds(config, now))
+            except shared_cache._Refused as exc:  # reported to the operator, not logged
+                error = error or f"the shared cache entry is ignored: {exc.why}"
+            else:
+                if shared is not None:
+                    entry = {"text": shared.text, "fetched_at": shared.fetched_at, "expires_at": shared.expires_at}
         return KeySetStatus.from_entry(self.issuer, config, uri, entry, error)
 
 
@@ -600,9 +663,12 @@ class KeySetRegistry:
 
     def clear(self) -> None:
         """Forget every key set held in this process (the Django cache is left alone)."""
+        global _unsigned_warned
         with self._lock:
             self._issuers.clear()
             _cache_down_until.clear()
+            shared_cache.forget()
+            _unsigned_warned = False
 
 
 #: The registry used by the authentication class.

@@ -29,6 +29,7 @@ from django_jwt_at.validation import validate_access_token
 from .conftest import NOW, fx_jwks
 from .helpers import FX_AUD, FX_ISS, challenge_params, invalid_token, json_body
 from .redis_server import RedisServer, needs_redis, validate_worker
+from .shared_entries import read as read_entry
 
 RS8414 = "/.well-known/oauth-authorization-server"
 OIDC = "/.well-known/openid-configuration"
@@ -50,11 +51,7 @@ def assert_unavailable(response, retry_after=None):
 def jwt_at_records(caplog, level):
     """Records of the package's modules; the per-request audit records of the logger
     ``django_jwt_at`` itself are asserted in test_signals."""
-    return [
-        r
-        for r in caplog.get_records("call")
-        if r.name.startswith("django_jwt_at.") and r.levelno == level
-    ]
+    return [r for r in caplog.get_records("call") if r.name.startswith("django_jwt_at.") and r.levelno == level]
 
 
 def no_tracebacks(caplog):
@@ -462,7 +459,7 @@ def test_cache_control_max_age_is_clamped_to_the_bounds(api, make_token, server,
     headers = {"Cache-Control": cache_control} if cache_control else {}
     server.route("/jwks", fx_jwks(keys), headers=headers)
     assert api.get("/orders", make_token()).status_code == 200
-    entry = caches["default"].get(cache_key("jwks", server.url("/jwks")))
+    entry = read_entry(cache_key("jwks", server.url("/jwks")))
     assert entry["expires_at"] - entry["fetched_at"] == lifetime
     clock.advance(lifetime - 1)
     assert api.get("/orders", make_token()).status_code == 200
@@ -481,7 +478,7 @@ def test_cache_control_bounds_follow_the_settings(api, make_token, server, keys,
         caches["default"].clear()
         server.route("/jwks", fx_jwks(keys), headers={"Cache-Control": cache_control} if cache_control else {})
         assert api.get("/orders", make_token()).status_code == 200
-        entry = caches["default"].get(cache_key("jwks", server.url("/jwks")))
+        entry = read_entry(cache_key("jwks", server.url("/jwks")))
         assert entry["expires_at"] - entry["fetched_at"] == lifetime, cache_control
 
 
@@ -541,7 +538,7 @@ def test_metadata_fetched_once_by_several_workers_and_honours_its_cache_control(
         key_sets.clear()  # three workers sharing the Django cache
         assert api.get("/orders", make_token(claims={"iss": issuer})).status_code == 200
     assert (server.count(RS8414), server.count("/jwks")) == (1, 1)
-    entry = caches["default"].get(cache_key("metadata", issuer))
+    entry = read_entry(cache_key("metadata", issuer))
     assert entry["expires_at"] - entry["fetched_at"] == 600
     clock.advance(7200)  # key set expired: the metadata (600 s) is refreshed with it
     assert api.get("/orders", make_token(claims={"iss": issuer})).status_code == 200
