@@ -159,7 +159,7 @@ class Config:
     resource: str | None = None  # RFC 9728 §1.2 resource identifier (JWT_AT_RESOURCE)
     resource_metadata_url: str | None = None  # RFC 9728 §3.1, derived from ``resource``
     resource_metadata: Mapping[str, Any] = field(default_factory=dict)  # extra metadata fields
-    dpop_mode: str = "optional"  # "off" | "optional" | "required" (RFC 9449 §7.2, choice A-04)
+    dpop_mode: str = "off"  # "off" | "optional" | "required" (RFC 9449 §7.2)
     dpop_algorithms: tuple[str, ...] = ("ES256", "PS256")  # proof algorithms, in `algs` order
     dpop_iat_window: tuple[int, int] = (60, 10)  # seconds a proof's iat may lie in the past, future
     dpop_origin: str | None = None  # normalised external origin that htu is checked against
@@ -201,7 +201,7 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_RESOURCE": None,
     "JWT_AT_RESOURCE_METADATA": {},
     "JWT_AT_RESOURCE_URL": None,
-    "JWT_AT_DPOP": "optional",
+    "JWT_AT_DPOP": None,  # "optional" when the external origin is configured, else "off"
     "JWT_AT_DPOP_ALGORITHMS": ("ES256", "PS256"),
     "JWT_AT_DPOP_IAT_WINDOW": (60, 10),
     "JWT_AT_DPOP_NONCE": False,
@@ -595,9 +595,9 @@ class _Reader:
 
     def dpop(self, resource: str | None) -> dict[str, Any]:
         mode = self.setting("JWT_AT_DPOP")
-        if mode not in DPOP_MODES:
-            self.problem("E032", f"JWT_AT_DPOP must be one of {list(DPOP_MODES)}.", "")
-            mode = DEFAULTS["JWT_AT_DPOP"]
+        if mode is not None and mode not in DPOP_MODES:
+            self.problem("E032", f"JWT_AT_DPOP must be one of {list(DPOP_MODES)} (or None).", "")
+            mode = None
         algorithms = self.setting("JWT_AT_DPOP_ALGORITHMS")
         if (
             not isinstance(algorithms, (list, tuple))
@@ -661,6 +661,11 @@ class _Reader:
                 origin = normalized_origin(origin_setting)
         elif resource is not None:
             origin = normalized_origin(resource)
+        if mode is None:
+            # Not set: DPoP is on exactly when proofs can be checked, i.e. when the external
+            # origin their htu must name is known (RFC 9449 §4.3). Otherwise every challenge
+            # would advertise a scheme no proof can pass.
+            mode = "optional" if origin is not None else "off"
         accept_bound = self.setting("JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER")
         if not isinstance(accept_bound, bool):
             self.problem("E038", "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER must be True or False.", "")

@@ -270,8 +270,8 @@ PROJECT = {
             assert jwt_at_served_issuer.jwks_requests == 1
 
         def test_no_token(jwt_at_issuer, jwt_at_client):
-            # JWT_AT_DPOP defaults to "optional": both challenges (RFC 9449 §7.2).
-            assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="api", DPoP algs="ES256 PS256"'
+            # No external origin configured: DPoP is off, the challenge is Bearer-only.
+            assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="api"'
     """,
 }
 
