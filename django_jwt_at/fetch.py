@@ -12,10 +12,10 @@ framing, body) may be hostile. :func:`fetch_json` turns every failure into a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -43,7 +43,7 @@ class FetchError(Exception):
     that was asked for and a fixed reason, never response content."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Document:
     """A fetched JSON object and the freshness lifetime its server gave it, if any.
 
@@ -188,7 +188,7 @@ def _fetch_json(url: str, timeout: float) -> Document:
                 except UnicodeDecodeError:
                     raise FetchError(f"{where} did not return UTF-8") from None
                 max_age = parse_max_age(response.headers.get("Cache-Control"))
-                return parse_document(url, text, max_age)
+                return dataclasses.replace(parse_document(where, text, max_age), url=url)
     raise FetchError(f"{url} redirected too many times")
 
 
