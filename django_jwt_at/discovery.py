@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from .conf import IssuerConfig, normalized_origin, url_problem
 from .fetch import Document, FetchError, fetch_json
 
+_HTTPS_ONLY = "it must use https (http is accepted only on the origin of an http issuer, or with ALLOW_HTTP)"
+
 
 def metadata_urls(issuer: str) -> list[str]:
     """The metadata locations to try, in order (RFC 8414 §3.1 and §5).
@@ -34,12 +36,13 @@ def jwks_uri_problem(issuer: IssuerConfig, jwks_uri: object) -> str | None:
     issuer identifier written in settings (a loopback issuer for local development, whose
     metadata names its own key set). The loopback exception of :func:`url_problem` is for
     URLs an operator wrote: a document from the network naming http://127.0.0.1:<port>/
-    would make us call another service of this host (SSRF, RFC 9728 §7.7 and RFC 8725
-    §3.10 describe the same risk for URLs taken from requests). Never raises.
+    would make us call another service of this host (server-side request forgery, the
+    risk RFC 8725 §3.10 names for URLs taken from tokens). Never raises.
     """
     why = url_problem(jwks_uri, allow_http=True, allow_query=True)
-    if why:
-        return why
+    if why is not None:
+        # url_problem's scheme message speaks of loopback hosts, which do not apply here.
+        return _HTTPS_ONLY if why.startswith("it must use https") else why
     assert isinstance(jwks_uri, str)
     if issuer.allow_http or urlsplit(jwks_uri).scheme == "https":
         return None
@@ -48,7 +51,7 @@ def jwks_uri_problem(issuer: IssuerConfig, jwks_uri: object) -> str | None:
             return None
     except ValueError:
         pass
-    return "it must use https (http is accepted only on the origin of an http issuer, or with ALLOW_HTTP)"
+    return _HTTPS_ONLY
 
 
 def check_metadata(issuer: IssuerConfig, document: Document) -> str:

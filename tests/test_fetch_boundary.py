@@ -635,6 +635,7 @@ def test_redirect_target_keeps_scheme_and_host(current, location, expected):
         ("http://127.0.0.1:9000", False, "http://localhost:9000/jwks", False),
         ("http://127.0.0.1", False, "http://127.0.0.1:80/jwks", True),
         ("http://127.0.0.1:9000", False, "http://[::1", False),
+        ("https://as.example.com", False, "ftp://127.0.0.1/jwks", False),
     ],
 )
 def test_jwks_uri_from_metadata_must_be_https(issuer, allow_http, jwks_uri, usable):
@@ -642,7 +643,14 @@ def test_jwks_uri_from_metadata_must_be_https(issuer, allow_http, jwks_uri, usab
 
     config = IssuerConfig(issuer, frozenset({FX_AUD}), None, frozenset({"RS256"}), allow_http)
     assert url_problem(issuer, allow_http=allow_http) is None
-    assert (jwks_uri_problem(config, jwks_uri) is None) == usable
+    why = jwks_uri_problem(config, jwks_uri)
+    assert (why is None) == usable
+    if not usable:
+        assert why == (
+            "it is not a valid URL"
+            if jwks_uri.endswith("[::1")
+            else "it must use https (http is accepted only on the origin of an http issuer, or with ALLOW_HTTP)"
+        )
 
 
 @pytest.fixture(scope="module")
