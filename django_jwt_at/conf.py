@@ -287,7 +287,9 @@ def url_problem(url: object, *, allow_http: bool, allow_query: bool = False) -> 
 
     RFC 8414 §2: an https URL without fragment, and for an issuer identifier without
     query either. Plain http is accepted for loopback hosts (local development, tests)
-    and where ``allow_http`` is set.
+    and where ``allow_http`` is set: a rule for URLs written in settings; a ``jwks_uri``
+    read from metadata has a stricter one (:func:`django_jwt_at.discovery.jwks_uri_problem`).
+    Never raises.
     """
     if not isinstance(url, str) or not url:
         return "it must be a non-empty string"
@@ -295,7 +297,11 @@ def url_problem(url: object, *, allow_http: bool, allow_query: bool = False) -> 
         return "it must not have a fragment" if allow_query else "it must not have a query or fragment"
     if not _URI_VALUE.match(url):
         return "it contains characters that are not allowed in a URL"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:  # an unbalanced IPv6 literal ("http://[::1"), a bad port
+        return "it is not a valid URL"
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return "it must be an absolute URL with a host and no user information"
     if parts.scheme == "https":
