@@ -2,10 +2,10 @@
 
 This is the one place that reads credentials off a request (RFC 6750 §2, RFC 9449 §7,
 and the client certificate a proxy forwards, RFC 8705 §3) and hands them to the
-framework-free core; the DRF authentication class and the view
-decorators both call :func:`authenticate_request`. It records on the request the DPoP
-mode and the scheme used, so that later challenges (a permission failing, say) go on the
-right scheme (:func:`challenge_context`).
+framework-free core; the DRF authentication class and the view decorators both call
+:func:`authenticate_request`. It records on the request the DPoP mode and the scheme
+used, so that later challenges (a permission failing, say) go on the right scheme
+(:func:`challenge_context`).
 """
 
 from __future__ import annotations
