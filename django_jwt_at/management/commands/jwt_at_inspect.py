@@ -208,7 +208,9 @@ def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
     jws = parse_compact(raw, config.limits, config.token_types)
     issuer = config.issuers[jws.claims["iss"]]
     try:
-        check_claims(jws.header.fields, jws.claims, issuer, config.leeway, at)
+        check_claims(
+            jws.header.fields, jws.claims, issuer, config.leeway, at, confirmation_methods=config.confirmation_methods
+        )
     except InvalidToken as exc:
         assert exc.step is not None
         steps += run(CLAIM_STEPS, exc.step, exc.description.value)
