@@ -26,8 +26,9 @@ Hostile inputs:
   ``parse_document``, ``build_key_set``) without the network: the issuer's three keys
   and sixteen out of bounds (3,071-bit exponents, 16,384- and 8,200-bit moduli,
   4,000-character EC coordinates), with ``Cache-Control: max-age`` of 5,000 digits
-  (more than ``int()`` converts: it counts as 2^31 without being converted). A load happens at most once per expiry or refresh cooldown,
-  not per request; it is compared with a rejection all the same.
+  (more than ``int()`` converts: it counts as 2^31 without being converted). A load
+  happens at most once per expiry or refresh cooldown, not per request; it is compared
+  with a rejection all the same.
 
 Each row times ``authenticate_request`` (the adapter's entry point: the Authorization
 value is checked, the token parsed and validated, with the library's own key sets and
