@@ -272,6 +272,22 @@ PROJECT = {
         def test_no_token(jwt_at_issuer, jwt_at_client):
             # No external origin configured: DPoP is off, the challenge is Bearer-only.
             assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="api"'
+
+        # pytest-django's settings fixture, before or after the issuer fixtures: every change
+        # is undone after the test, in reverse order.
+        def test_settings_fixture_first(settings, jwt_at_issuer, jwt_at_client):
+            settings.JWT_AT_REALM = "changed"
+            assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="changed"'
+
+        def test_settings_fixture_last(jwt_at_served_issuer, jwt_at_client, settings):
+            settings.JWT_AT_REALM = "changed"
+            assert jwt_at_client.get("/orders")["WWW-Authenticate"] == 'Bearer realm="changed"'
+
+        def test_everything_is_restored():
+            from django.conf import settings
+
+            assert settings.JWT_AT_ISSUERS == {"https://login.example.com": {"AUDIENCE": "https://api.example.com"}}
+            assert not hasattr(settings, "JWT_AT_REALM")
     """,
 }
 
@@ -281,7 +297,7 @@ def test_plugin_fixtures_in_a_project(tmp_path):
         (tmp_path / name).write_text(textwrap.dedent(text))
     result = _run_pytest(tmp_path, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "6 passed" in result.stdout
 
 
 def test_plugin_loads_without_django(tmp_path):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from django.test import override_settings
@@ -206,12 +206,28 @@ def override_issuers(*issuers: TestIssuer, serve: bool = False, **settings: Any)
     (``serve=True``; a server started here is stopped at the end). Everything is
     restored on exit. Built on :func:`django.test.override_settings`.
     """
+    with _trusted(issuers, serve=serve, apply=lambda values: override_settings(**values), **settings):
+        yield
+
+
+@contextmanager
+def _trusted(
+    issuers: Iterable[TestIssuer],
+    *,
+    serve: bool,
+    apply: Callable[[dict[str, Any]], AbstractContextManager[Any]],
+    **settings: Any,
+) -> Iterator[None]:
+    """:func:`override_issuers` with the settings changed by ``apply(values)``, a context
+    manager (the pytest fixtures pass one that goes through pytest-django's ``settings``
+    fixture, so that they are restored in order with the test's own changes)."""
+    issuers = list(issuers)
     started = [issuer for issuer in issuers if serve and issuer.jwks_uri is None]
     for issuer in started:
         issuer.serve()
     try:
-        with override_settings(JWT_AT_ISSUERS={i.issuer: i.issuer_options() for i in issuers}, **settings):
-            installed = [] if serve else list(issuers)
+        with apply({"JWT_AT_ISSUERS": {i.issuer: i.issuer_options() for i in issuers}, **settings}):
+            installed = [] if serve else issuers
             for issuer in installed:
                 issuer.install()
             try:
