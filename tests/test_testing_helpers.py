@@ -16,11 +16,20 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
+from rest_framework.test import APIClient
 
 from django_jwt_at.jwks import key_sets
-from django_jwt_at.testing import OMIT, TestIssuer, TestKey, auth_header, authenticate, override_issuers
+from django_jwt_at.testing import (
+    OMIT,
+    TestIssuer,
+    TestKey,
+    auth_header,
+    authenticate,
+    challenges,
+    override_issuers,
+)
 
-from .helpers import FX_ISS, NO_CREDENTIALS, insufficient_scope, invalid_token, json_body
+from .helpers import FX_ISS, NO_CREDENTIALS, insufficient_scope, invalid_token, json_body, parse_challenges
 from .signing import b64url_decode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +214,51 @@ def test_authenticate_apiclient_and_django_client(api, issuer):
         assert client.get("/whoami").status_code == 200
         assert authenticate(client, None).get("/whoami").status_code == 401
         assert Client().get("/whoami", headers=auth_header(token)).status_code == 200
+
+
+# --- reading challenges ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", {}),
+        ('Bearer realm="api"', {"Bearer": {"realm": "api"}}),
+        (
+            'Bearer realm="api", error="invalid_token", error_description="a, b", DPoP algs="ES256 PS256"',
+            {
+                "Bearer": {"realm": "api", "error": "invalid_token", "error_description": "a, b"},
+                "DPoP": {"algs": "ES256 PS256"},
+            },
+        ),
+        ('DPoP algs="ES256", Bearer realm=api', {"DPoP": {"algs": "ES256"}, "Bearer": {"realm": "api"}}),
+        ('Bearer realm = "a\\"b" ,, Basic', {"Bearer": {"realm": 'a"b'}, "Basic": {}}),
+        ("Negotiate abc==, Basic realm=x", {"Negotiate": {"token68": "abc=="}, "Basic": {"realm": "x"}}),
+    ],
+    ids=["empty", "one", "two-schemes", "token-values", "escapes-and-empty-elements", "token68"],
+)
+def test_challenges_parses_rfc_9110_challenges(value, expected):
+    assert challenges(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['Bearer realm="a" error="x"', 'Bearer realm="a", realm="b"', "Bearer, Bearer", "=x", 'Bearer realm="a"x'],
+    ids=["no-comma", "parameter-twice", "scheme-twice", "no-scheme", "junk"],
+)
+def test_challenges_refuses_what_is_not_a_challenge_list(value):
+    with pytest.raises(ValueError):
+        challenges(value)
+
+
+def test_challenges_of_a_response_agree_with_the_strict_parser(api, issuer, settings):
+    settings.JWT_AT_DPOP = "optional"
+    with override_issuers(issuer):
+        response = api.get("/orders", issuer.token(scope=OMIT))
+    value = response["WWW-Authenticate"]
+    assert challenges(response) == {scheme: dict(params) for scheme, params in parse_challenges(value)}
+    assert challenges(response)["Bearer"]["scope"] == "orders:read"
+    assert challenges(APIClient().get("/public")) == {}
 
 
 # --- the pytest plugin -------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from .client import auth_header, authenticate
     from .issuer import OMIT, TestIssuer, override_issuers
     from .keys import TestKey
+    from .responses import challenges
 
-__all__ = ["OMIT", "TestIssuer", "TestKey", "auth_header", "authenticate", "override_issuers"]
+__all__ = ["OMIT", "TestIssuer", "TestKey", "auth_header", "authenticate", "challenges", "override_issuers"]
 
 _MODULES = {
     "OMIT": ".issuer",
@@ -25,6 +26,7 @@ _MODULES = {
     "TestKey": ".keys",
     "auth_header": ".client",
     "authenticate": ".client",
+    "challenges": ".responses",
 }
 
 
