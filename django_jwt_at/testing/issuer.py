@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.test import override_settings
 
@@ -13,6 +13,9 @@ from .. import clock
 from ..jwks import key_sets
 from .keys import TestKey
 from .server import JWKSServer
+
+if TYPE_CHECKING:
+    from .dpop import DPoPKey
 
 
 class _Omit:
@@ -124,6 +127,7 @@ class TestIssuer:
         header: Mapping[str, Any] | None = None,
         alg: str | None = None,
         now: float | None = None,
+        dpop_key: DPoPKey | None = None,
         **more: Any,
     ) -> str:
         """Mint an access token: ``claims(claims, now=now, **more)`` under the header
@@ -131,16 +135,22 @@ class TestIssuer:
 
         ``now`` defaults to :func:`django_jwt_at.clock.now`, the time the package
         validates with. The signature is always made with the key of ``alg``, so a
-        ``header`` that announces another algorithm yields a token the package must refuse::
+        ``header`` that announces another algorithm yields a token the package must refuse.
+        ``dpop_key`` (a :class:`~django_jwt_at.testing.DPoPKey`) binds the token to that
+        key: the claim ``cnf`` is ``{"jkt": dpop_key.jkt}`` (RFC 9449 §6.1), unless
+        ``claims`` or ``more`` set ``cnf`` themselves::
 
             issuer.token(scope="orders:read")
             issuer.token({"https://example.com/roles": ["admin"]}, acr="urn:example:mfa")
             issuer.token(exp=0)                       # expired
             issuer.token(header={"typ": "JWT"})       # not an access token
             issuer.token(aud=OMIT)                    # no audience
+            issuer.token(dpop_key=key)                # DPoP-bound
         """
         key = self.key(alg)
         head = _apply({"typ": "at+jwt", "alg": key.alg, "kid": key.kid}, header or {})
+        if dpop_key is not None:
+            claims = {"cnf": {"jkt": dpop_key.jkt}, **(claims or {})}
         return key.sign(head, self.claims(claims, now=now, **more))
 
     def sign(self, header: Mapping[str, Any], claims: Mapping[str, Any] | bytes, *, alg: str | None = None) -> str:
