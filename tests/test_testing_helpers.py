@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 from rest_framework.test import APIClient
 
 from django_jwt_at.jwks import key_sets
+from django_jwt_at.models import TokenSubject
 from django_jwt_at.testing import (
     OMIT,
     DPoPKey,
@@ -366,6 +368,67 @@ def test_proofs_need_a_sync_test_client(issuer):
     with pytest.raises(TypeError, match="dpop_headers"):
         authenticate(AsyncClient(), issuer.token(), dpop=DPoPKey())
     assert authenticate(AsyncClient(), issuer.token()) is not None  # Bearer works on any client
+
+
+# --- Django users (ModelUserMapping) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def model_users(settings):
+    settings.JWT_AT_USER_MAPPING = "django_jwt_at.users.ModelUserMapping"
+    return settings
+
+
+@pytest.mark.django_db
+def test_token_for_links_an_existing_user(api, issuer, model_users):
+    alice = get_user_model().objects.create_user("alice")
+    with override_issuers(issuer):
+        token = issuer.token_for(alice, scope="x")
+        response = api.get("/whoami", token)
+    assert response.status_code == 200, response.content
+    body = json_body(response)
+    assert (body["auth"]["subject"], body["user"]["username"]) == ("alice", "alice")
+    assert decode(token)[1]["scope"] == "x"
+    link = TokenSubject.objects.get()
+    assert (link.issuer, link.subject, link.user) == (issuer.issuer, "alice", alice)
+    assert issuer.linked_user("alice") == alice
+
+
+@pytest.mark.django_db
+def test_link_with_a_subject_of_its_own_and_relinking(api, issuer, model_users):
+    alice, bob = (get_user_model().objects.create_user(name) for name in ("alice", "bob"))
+    assert issuer.link(alice, "sub-1") == "sub-1"
+    assert issuer.link(alice, "sub-1") == "sub-1"  # idempotent
+    assert issuer.linked_user("sub-1") == alice
+    issuer.link(bob, "sub-1")  # the subject now names bob
+    assert issuer.linked_user("sub-1") == bob
+    assert TokenSubject.objects.count() == 1
+    with override_issuers(issuer):
+        response = api.get("/whoami", issuer.token_for(alice, sub="sub-2"))
+    assert json_body(response)["user"]["username"] == "alice"
+    assert other_issuer_sees_nothing(issuer)
+
+
+def other_issuer_sees_nothing(issuer):
+    return TestIssuer("https://other.test", algorithms=["ES256"]).linked_user("sub-1") is None
+
+
+@pytest.mark.django_db
+def test_unknown_subject_and_created_users(api, issuer, model_users):
+    with override_issuers(issuer):
+        unknown = api.get("/whoami", issuer.token(sub="carol"))
+        assert issuer.linked_user("carol") is None
+        with override_settings(JWT_AT_CREATE_USERS=True):
+            created = api.get("/whoami", issuer.token(sub="carol"))
+    assert unknown.status_code == 401
+    assert unknown["WWW-Authenticate"] == (
+        'Bearer realm="api", error="invalid_token", error_description="The user of the access token is not known"'
+    )
+    assert created.status_code == 200
+    carol = issuer.linked_user("carol")
+    assert json_body(created)["user"]["username"] == carol.username
+    assert carol.username.startswith("jwt.")
+    assert not carol.is_staff
 
 
 # --- reading challenges ------------------------------------------------------------------------------

@@ -158,6 +158,54 @@ class TestIssuer:
         of ``alg`` (default: the first algorithm)."""
         return self.key(alg).sign(header, claims)
 
+    # --- Django users (ModelUserMapping) --------------------------------------------------
+
+    def link(self, user: Any, sub: str | None = None) -> str:
+        """Link ``user`` to the subject ``sub`` of this issuer, as an administrator links
+        an existing account, and return the subject: a
+        :class:`~django_jwt_at.models.TokenSubject` row, created, or changed to point to
+        ``user`` when ``sub`` was linked to another user. ``sub`` defaults to the user's
+        user name (``user.get_username()``).
+
+        :class:`~django_jwt_at.users.ModelUserMapping` then maps this issuer's tokens with
+        that ``sub`` to ``user``. Needs database access (pytest-django's ``db`` fixture or
+        ``django_db`` mark, or a ``TestCase``).
+        """
+        from ..models import TokenSubject
+        from ..users import _now
+
+        subject = user.get_username() if sub is None else sub
+        moment = _now()
+        TokenSubject.objects.update_or_create(
+            issuer=self.issuer,
+            subject=subject,
+            defaults={"user": user},
+            create_defaults={"user": user, "created": moment, "last_seen": moment},
+        )
+        return subject
+
+    def token_for(
+        self, user: Any, claims: Mapping[str, Any] | None = None, *, sub: str | None = None, **more: Any
+    ) -> str:
+        """:meth:`token` for ``user``: ``token(claims, sub=link(user, sub), **more)``.
+        Needs database access, as :meth:`link` does::
+
+            alice = User.objects.create_user("alice")
+            authenticate(client, issuer.token_for(alice, scope="orders:read"))
+        """
+        return self.token(claims, sub=self.link(user, sub), **more)
+
+    def linked_user(self, sub: str | None = None) -> Any:
+        """The Django user that ``sub`` (default :attr:`subject`) of this issuer is linked
+        to, or None: the user :meth:`link` linked, or that
+        :class:`~django_jwt_at.users.ModelUserMapping` created for a new subject (with
+        ``JWT_AT_CREATE_USERS``). The model instance itself, read from the database."""
+        from ..models import TokenSubject
+
+        subject = self.subject if sub is None else sub
+        link = TokenSubject.objects.select_related("user").filter(issuer=self.issuer, subject=subject).first()
+        return None if link is None else link.user
+
     # --- making the package trust it --------------------------------------------------------
 
     def issuer_options(self) -> dict[str, Any]:
