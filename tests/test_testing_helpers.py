@@ -346,7 +346,7 @@ def test_bound_token_sent_as_bearer_is_refused(api, issuer, dpop_api):
         authenticate(api.client, token)
         response = api.get("/dpop-optional", secrets=[token])
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == f'{invalid_token("dpop-bearer")}, {dpop()}'
+    assert response["WWW-Authenticate"] == f"{invalid_token('dpop-bearer')}, {dpop()}"
 
 
 def test_client_learns_the_server_nonce(api, issuer, dpop_api):
