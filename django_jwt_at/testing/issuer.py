@@ -196,8 +196,8 @@ class TestIssuer:
         return self.token(claims, sub=self.link(user, sub), **more)
 
     def linked_user(self, sub: str | None = None) -> Any:
-        """The Django user that ``sub`` (default :attr:`subject`) of this issuer is linked
-        to, or None: the user :meth:`link` linked, or that
+        """The Django user that ``sub`` of this issuer (default: the ``subject`` it mints
+        tokens for) is linked to, or None: the user :meth:`link` linked, or that
         :class:`~django_jwt_at.users.ModelUserMapping` created for a new subject (with
         ``JWT_AT_CREATE_USERS``). The model instance itself, read from the database."""
         from ..models import TokenSubject

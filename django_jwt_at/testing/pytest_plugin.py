@@ -12,6 +12,10 @@ tests that run with your settings.
 - ``jwt_at_served_issuer``: the same, with the key set fetched from a loopback server.
 - ``jwt_at_client``: a DRF ``APIClient``; pass it to
   :func:`~django_jwt_at.testing.authenticate` with a token.
+
+With pytest-django, ``jwt_at_issuer`` and ``jwt_at_served_issuer`` change settings through
+its ``settings`` fixture, so that a test using that fixture too has every change undone,
+whatever the order of the fixtures.
 """
 
 from __future__ import annotations
