@@ -756,7 +756,9 @@ def nonces(settings):
 
 #: The DPoP challenge alone, as in the RFC 9449 §9 example, also in "optional" mode: clients
 #: (requests-oauth2client) retry with the nonce only when the field starts with it.
-NONCE_CHALLENGE = 'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof", algs="ES256 PS256"'
+NONCE_CHALLENGE = (
+    'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof", algs="ES256 PS256"'
+)
 NQCHAR = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
 
 
@@ -792,7 +794,8 @@ def test_C_9449_31_nonce_challenge_is_the_dpop_challenge_alone(api, nonces, sett
     assert len(response["DPoP-Nonce"]) > 0
     # Every other DPoP error keeps both challenges in "optional" mode.
     response = dpop_get(api, tb, proof(tb, method="POST"))
-    expected = dpop("invalid_dpop_proof", D["dpop-proof"], error_uri=settings.JWT_AT_ERROR_URI, resource_metadata=metadata)
+    uri = settings.JWT_AT_ERROR_URI
+    expected = dpop("invalid_dpop_proof", D["dpop-proof"], error_uri=uri, resource_metadata=metadata)
     if mode == "optional":
         expected = f"{bearer(resource_metadata=metadata)}, {expected}"
     assert response["WWW-Authenticate"] == expected
