@@ -58,6 +58,10 @@ class AnyOfView(_Ok):
     permission_classes = [HasScope("a:x") | HasScope("b:y")]
 
 
+class AndOfOrView(_Ok):
+    permission_classes = [HasScope("x:1") & (HasScope("a:x") | HasScope("b:y"))]
+
+
 class ForMethodView(_Ok):
     permission_classes = [HasScopeForMethod({"read": ["r:read"], "write": ["w:write", "r:read"]})]
 
@@ -118,6 +122,7 @@ urlpatterns = [
     path("drf-and", DRFAndView.as_view()),
     path("composed", ComposedView.as_view()),
     path("any-of", AnyOfView.as_view()),
+    path("and-of-or", AndOfOrView.as_view()),
     path("for-method", ForMethodView.as_view()),
     path("not", NotView.as_view()),
     path("role", RoleView.as_view()),

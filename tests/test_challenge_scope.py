@@ -39,6 +39,7 @@ def assert_401(response, expected):
         ("GET", "/drf-and", "a:x"),
         ("GET", "/composed", "a:x b:y"),
         ("GET", "/any-of", "a:x"),
+        ("GET", "/and-of-or", "x:1 a:x"),
         ("GET", "/for-method", "r:read"),
         ("POST", "/for-method", "w:write r:read"),
         ("GET", "/plain/sync", "orders:read x:one"),
@@ -53,6 +54,7 @@ def assert_401(response, expected):
         "drf-and-operator",
         "and-step-up-and-any-scope-without-repetition",
         "or-names-its-first-operand",
+        "and-of-or",
         "for-method-get",
         "for-method-post",
         "plain-sync-decorator-first-alternative",
@@ -109,6 +111,15 @@ def test_errors_keep_their_own_scope(api, on, make_token, clock):
     assert response.status_code == 403
     assert response["WWW-Authenticate"] == bearer("insufficient_scope", D["scope"], scope="orders:write")
     assert api.get("/is-authenticated-first", make_token()).status_code == 200
+
+
+def test_insufficient_scope_of_an_and_of_an_or(api, make_token):
+    """``|`` inside ``&`` contributes its first operand's scopes to the combined answer,
+    as it does to the challenge without credentials (setting on or off)."""
+    response = api.get("/and-of-or", make_token(claims={"scope": "x:1"}))
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == bearer("insufficient_scope", D["scope"], scope="x:1 a:x")
+    assert api.get("/and-of-or", make_token(claims={"scope": "x:1 b:y"})).status_code == 200
 
 
 def test_plain_view_with_an_invalid_token_has_no_scope(api, on, make_token):
