@@ -119,7 +119,12 @@ def example(settings: Any, rs: DjangoServer, authorization_server: Authorization
 
 class TimeoutSession(requests.Session):
     """A requests session whose requests all have a timeout, including those a client
-    library makes by itself (token requests, retries)."""
+    library makes by itself (token requests, retries), and that ignores proxy and netrc
+    settings of the environment: every request goes straight to 127.0.0.1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", TIMEOUT)
@@ -151,8 +156,9 @@ def test_example_answers_are_the_documented_ones(
     """The example run as docs/mcp.rst shows it: its metadata document and challenges
     are there verbatim (with the example's URLs)."""
     as_ = authorization_server
+    http = TimeoutSession()
     metadata_url = rs.url("/.well-known/oauth-protected-resource")
-    document = requests.get(metadata_url, timeout=TIMEOUT).json()
+    document = http.get(metadata_url).json()
     assert document["scopes_supported"] == ALL_SCOPES
     assert document["authorization_servers"] == [as_.issuer]
     shown = textwrap.indent(as_documented(json.dumps(document, indent=2), rs, as_), "   ")
@@ -160,14 +166,14 @@ def test_example_answers_are_the_documented_ones(
 
     # No token: the endpoint's scopes (JWT_AT_CHALLENGE_SCOPE).
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    assert_documented(requests.post(rs.url("/mcp"), json=ping, timeout=TIMEOUT), 401, rs, as_)
-    assert_documented(requests.post(rs.url("/api/refunds"), timeout=TIMEOUT), 401, rs, as_)
+    assert_documented(http.post(rs.url("/mcp"), json=ping), 401, rs, as_)
+    assert_documented(http.post(rs.url("/api/refunds")), 401, rs, as_)
     # A token for another resource (RFC 8707), and one without the scope of a write.
     other = as_.issue("agent", "agent", "mcp:tools", "https://other.example.com")["access_token"]
-    response = requests.post(rs.url("/mcp"), json=ping, headers={"Authorization": f"Bearer {other}"}, timeout=TIMEOUT)
+    response = http.post(rs.url("/mcp"), json=ping, headers={"Authorization": f"Bearer {other}"})
     assert_documented(response, 401, rs, as_)
     reader = as_.issue("agent", "agent", "orders:read", rs.origin)["access_token"]
-    response = requests.post(rs.url("/api/orders"), headers={"Authorization": f"Bearer {reader}"}, timeout=TIMEOUT)
+    response = http.post(rs.url("/api/orders"), headers={"Authorization": f"Bearer {reader}"})
     assert_documented(response, 403, rs, as_)
 
     # Step-up on the DPoP-only endpoint: a DPoP-bound token without acr and auth_time.
@@ -177,7 +183,7 @@ def test_example_answers_are_the_documented_ones(
     def refund(**claims: Any) -> requests.Response:
         url = rs.url("/api/refunds")
         proof = make_proof(key, token=bound, now=time.time(), method="POST", htu=url, claims=claims)
-        return requests.post(url, headers={"Authorization": f"DPoP {bound}", "DPoP": proof}, timeout=TIMEOUT)
+        return http.post(url, headers={"Authorization": f"DPoP {bound}", "DPoP": proof})
 
     assert_documented(refund(), 401, rs, as_)
     # With nonces on, a proof without one.
@@ -220,7 +226,7 @@ async def mcp_requests(url: str) -> list[Any]:
     redirects: list[dict[str, str]] = []
 
     async def redirect_handler(authorization_url: str) -> None:
-        async with mcp_httpx.AsyncClient(timeout=TIMEOUT) as browser:  # redirects not followed
+        async with mcp_httpx.AsyncClient(timeout=TIMEOUT, trust_env=False) as browser:  # redirects not followed
             answer = await browser.get(authorization_url)
         assert answer.status_code == 302, answer.text
         redirects.append(dict(parse_qsl(urlsplit(answer.headers["Location"]).query)))
@@ -245,7 +251,7 @@ async def mcp_requests(url: str) -> list[Any]:
         callback_handler=callback_handler,
     )
     with anyio.fail_after(FLOW_TIMEOUT):
-        async with mcp_httpx.AsyncClient(auth=provider, timeout=TIMEOUT) as client:
+        async with mcp_httpx.AsyncClient(auth=provider, timeout=TIMEOUT, trust_env=False) as client:
             first = await client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
             second = await client.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"})
     return [first, second]
@@ -352,6 +358,7 @@ def test_authlib_client_credentials(example: Any, rs: DjangoServer, authorizatio
     with OAuth2Session(
         "agent", SECRET, scope="orders:read", token_endpoint_auth_method="client_secret_basic"
     ) as session:
+        session.trust_env = False  # straight to 127.0.0.1, whatever proxies the environment names
         token = session.fetch_token(
             authorization_server.token_endpoint, grant_type="client_credentials", resource=rs.origin, timeout=TIMEOUT
         )
