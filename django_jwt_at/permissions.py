@@ -110,9 +110,13 @@ def _function_view_scopes(request: Request, view: Any) -> tuple[str, ...]:
     below ``@api_view``: DRF keeps that function only in the closure of the handler it
     makes for each method, and runs it after the permission checks."""
     handler = getattr(type(view), (request.method or "").lower(), None)
-    if not inspect.isfunction(handler) or not handler.__closure__:
+    if not inspect.isfunction(handler):
         return ()
-    for value in inspect.getclosurevars(handler).nonlocals.values():
+    for cell in handler.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not yet assigned
+            continue
         scopes = getattr(value, "jwt_at_challenge_scopes", None)
         if isinstance(scopes, tuple):
             return scopes
