@@ -9,8 +9,9 @@ from rest_framework.request import Request
 
 from .challenges import www_authenticate
 from .conf import get_config
-from .errors import ProtocolError
+from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
+from .permissions import view_required_scopes
 from .request_auth import authenticate_request, challenge_context, view_dpop_mode
 from .signals import token_rejected, token_validated
 from .tokens import AccessToken
@@ -67,8 +68,12 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         return mapping().get_user(token)
 
     def authenticate_header(self, request: Request) -> str:
-        """The error-free challenges DRF sends with 401s for missing credentials."""
-        return www_authenticate(get_config(), None, challenge_context(request, _view(request)))
+        """The error-free challenges DRF sends with 401s for missing credentials; with
+        ``JWT_AT_CHALLENGE_SCOPE``, each names the scopes the view's permissions require."""
+        config = get_config()
+        view = _view(request)
+        scope = view_required_scopes(request, view) if config.challenge_scope else ()
+        return www_authenticate(config, AuthenticationRequired(scope), challenge_context(request, view))
 
 
 def _view(request: Request) -> Any:

@@ -176,6 +176,7 @@ class Config:
     confirmation_methods: frozenset[str] = frozenset({"jkt"})
     require_sender_constrained: bool = False  # refuse tokens whose binding was not verified
     fapi2: bool = False  # settings that FAPI 2.0 does not allow are errors (E045)
+    challenge_scope: bool = False  # the view's scopes on 401s without credentials (RFC 6750 §3)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_TOKEN_METHODS": ("header",),
     "JWT_AT_ERROR_DESCRIPTIONS": True,
     "JWT_AT_ERROR_URI": None,
+    "JWT_AT_CHALLENGE_SCOPE": False,
     "JWT_AT_CACHE": "default",
     "JWT_AT_HTTP_TIMEOUT": 5,
     "JWT_AT_JWKS_DEFAULT_TTL": 3600,
@@ -615,6 +617,7 @@ class _Reader:
             token_cache_size=self.integer("JWT_AT_TOKEN_CACHE_SIZE", 0, 1_000_000, "E017"),
             user_mapping=self.user_mapping(issuers),
             create_users=self.boolean("JWT_AT_CREATE_USERS", "E051"),
+            challenge_scope=self.boolean("JWT_AT_CHALLENGE_SCOPE", "E053"),
             max_rsa_bits=max_rsa_bits,
             resource=resource,
             resource_metadata_url=metadata_url(resource) if resource else None,

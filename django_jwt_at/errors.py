@@ -159,13 +159,19 @@ class InsufficientUserAuthentication(ProtocolError):
 
 
 class AuthenticationRequired(ProtocolError):
-    """No access token where one is needed: 401 with a challenge but no error (RFC 6750 §3.1)."""
+    """No access token where one is needed: 401 with a challenge but no error (RFC 6750 §3.1).
+
+    ``scope`` lists the scopes the resource requires, written on the challenges when
+    ``JWT_AT_CHALLENGE_SCOPE`` is on (RFC 6750 §3 allows it on any challenge), so that a
+    client asks the authorization server for those and no others; empty otherwise.
+    """
 
     code = ""
     status = 401
 
-    def __init__(self) -> None:
+    def __init__(self, scope: Sequence[str] = ()) -> None:
         super().__init__(Description.NOT_AUTHENTICATED)
+        self.scope = tuple(scope)
 
 
 class KeySetUnavailable(ProtocolError):

@@ -13,8 +13,10 @@ attributes instead::
 A failing permission raises its own :class:`~django_jwt_at.exceptions.AccessTokenError`,
 so the response carries the right status and challenge (DRF's ``PermissionDenied`` has
 no ``WWW-Authenticate``). A request that nothing authenticated gets a 401 with the
-error-free Bearer challenge, whatever authenticator DRF lists first; one that another
-authenticator accepted (a session) but that has no access token gets DRF's usual 403.
+error-free Bearer challenge, whatever authenticator DRF lists first (naming the scopes
+of the whole view with ``JWT_AT_CHALLENGE_SCOPE``, :func:`view_required_scopes`); one
+that another authenticator accepted (a session) but that has no access token gets DRF's
+usual 403.
 
 ``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
 :class:`Not`, which combine the challenges (one challenge listing every missing scope; a
@@ -30,11 +32,12 @@ returning False (which never grants more than DRF would, only less).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import inspect
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.permissions import BasePermission, BasePermissionMetaclass
+from rest_framework.permissions import AND, OR, BasePermission, BasePermissionMetaclass
 from rest_framework.request import Request
 
 from . import clock
@@ -87,6 +90,53 @@ def _without_token(request: Request) -> Any:
 
 def _instance(permission: Any) -> Any:
     return permission if isinstance(permission, AccessTokenPermission) else permission()
+
+
+def _permission_scopes(permission: Any, request: Request, view: Any) -> Iterator[str]:
+    """The scopes one permission instance requires: ours say so; DRF's ``AND`` requires
+    those of both operands and ``OR`` those of its first (as :class:`AnyOf`); DRF's
+    other permissions require none."""
+    if isinstance(permission, AccessTokenPermission):
+        yield from permission.required_scopes(request, view)
+    elif isinstance(permission, (AND, OR)):
+        # DRF's operators keep their operand instances in op1 and op2 (not in its stubs).
+        yield from _permission_scopes(permission.op1, request, view)  # type: ignore[union-attr]
+        if isinstance(permission, AND):
+            yield from _permission_scopes(permission.op2, request, view)  # type: ignore[attr-defined]
+
+
+def _function_view_scopes(request: Request, view: Any) -> tuple[str, ...]:
+    """The scopes of an :func:`~django_jwt_at.decorators.access_token_required` function
+    below ``@api_view``: DRF keeps that function only in the closure of the handler it
+    makes for each method, and runs it after the permission checks."""
+    handler = getattr(type(view), (request.method or "").lower(), None)
+    if not inspect.isfunction(handler):
+        return ()
+    for cell in handler.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not yet assigned
+            continue
+        scopes = getattr(value, "jwt_at_challenge_scopes", None)
+        if isinstance(scopes, tuple):
+            return scopes
+    return ()
+
+
+def view_required_scopes(request: Request, view: Any) -> tuple[str, ...]:
+    """Every scope the permissions of ``view`` require for ``request``, in
+    ``permission_classes`` order without repetition, composed as ``&`` composes them
+    (DRF requires every entry); then those of a decorated function view.
+
+    For the ``scope`` of the challenge a request without credentials gets
+    (``JWT_AT_CHALLENGE_SCOPE``). Empty for a view without DRF permissions.
+    """
+    if view is None:
+        return ()
+    get_permissions = getattr(view, "get_permissions", None)
+    permissions = get_permissions() if callable(get_permissions) else ()
+    scopes = (scope for permission in permissions for scope in _permission_scopes(permission, request, view))
+    return tuple(dict.fromkeys((*scopes, *_function_view_scopes(request, view))))
 
 
 class _CompositionOperators:
@@ -150,6 +200,10 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
         if outcome is None:
             return True
         if isinstance(outcome, ProtocolError):
+            if isinstance(outcome, AuthenticationRequired) and get_config().challenge_scope:
+                # The scopes of the whole view, not only of this permission, so that the
+                # client asks once for a token every permission of the view accepts.
+                outcome = AuthenticationRequired(view_required_scopes(request, view))
             token = request.auth
             if isinstance(token, AccessToken):  # a request without a token rejected no token
                 token_rejected(type(self), request, outcome, token.issuer)
@@ -354,8 +408,7 @@ class AllOf(_Composite):
         scopes = (
             scope
             for op in operands or [_instance(op) for op in self.operands]
-            if isinstance(op, AccessTokenPermission)
-            for scope in op.required_scopes(request, view)
+            for scope in _permission_scopes(op, request, view)
         )
         return tuple(dict.fromkeys(scopes))
 
@@ -371,6 +424,10 @@ class AllOf(_Composite):
 
 class AnyOf(_Composite):
     """One operand must grant; otherwise the first operand's denial stands (choice A-13)."""
+
+    def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
+        """Those of the first operand, whose denial stands when none grants."""
+        return tuple(_permission_scopes(_instance(self.operands[0]), request, view))
 
     def evaluate(self, request: Request, view: Any) -> Any:
         first = None

@@ -64,15 +64,17 @@ def bearer(
     realm: str = REALM,
     resource_metadata: str | None = None,
 ) -> str:
-    """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted)."""
+    """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted):
+    ``scope`` right after the error parameters and before ``error_uri``, so that no
+    ``scope=`` inside an error URI comes first."""
     params = [("realm", realm)]
     for name, value in (
         ("error", error),
         ("error_description", description),
-        ("error_uri", error_uri),
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("error_uri", error_uri),
         ("resource_metadata", resource_metadata),
     ):
         if value is not None:
@@ -87,6 +89,7 @@ def dpop(
     scope: str | None = None,
     acr_values: str | None = None,
     max_age: str | None = None,
+    error_uri: str | None = None,
     algs: str = DPOP_ALGS,
     resource_metadata: str | None = None,
 ) -> str:
@@ -98,6 +101,7 @@ def dpop(
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("error_uri", error_uri),
         ("algs", algs),
         ("resource_metadata", resource_metadata),
     ):

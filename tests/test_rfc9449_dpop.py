@@ -754,9 +754,10 @@ def nonces(settings):
     return settings
 
 
+#: The DPoP challenge alone, as in the RFC 9449 §9 example, also in "optional" mode: clients
+#: (requests-oauth2client) retry with the nonce only when the field starts with it.
 NONCE_CHALLENGE = (
-    'Bearer realm="api", DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP '
-    'proof", algs="ES256 PS256"'
+    'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof", algs="ES256 PS256"'
 )
 NQCHAR = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
 
@@ -776,6 +777,28 @@ def test_C_9449_31_nonce_required_then_accepted(api, nonces, tb, proof, path):
     response = dpop_get(api, tb, proof(tb, htu=RS + path, claims={"nonce": nonce}), path)
     assert response.status_code == 200, response.content
     assert "DPoP-Nonce" not in response
+
+
+@pytest.mark.parametrize("mode", ["optional", "required"])
+def test_C_9449_31_nonce_challenge_is_the_dpop_challenge_alone(api, nonces, settings, tb, proof, mode):
+    settings.JWT_AT_DPOP = mode
+    settings.JWT_AT_RESOURCE = RS
+    settings.JWT_AT_ERROR_URI = "https://docs.example.com/errors?scope=x"
+    response = dpop_get(api, tb, proof(tb))
+    assert response.status_code == 401
+    metadata = RS + "/.well-known/oauth-protected-resource"
+    assert response["WWW-Authenticate"] == dpop(
+        "use_dpop_nonce", D["dpop-nonce"], error_uri=settings.JWT_AT_ERROR_URI, resource_metadata=metadata
+    )
+    assert response["WWW-Authenticate"].startswith("DPoP ")
+    assert len(response["DPoP-Nonce"]) > 0
+    # Every other DPoP error keeps both challenges in "optional" mode.
+    response = dpop_get(api, tb, proof(tb, method="POST"))
+    uri = settings.JWT_AT_ERROR_URI
+    expected = dpop("invalid_dpop_proof", D["dpop-proof"], error_uri=uri, resource_metadata=metadata)
+    if mode == "optional":
+        expected = f"{bearer(resource_metadata=metadata)}, {expected}"
+    assert response["WWW-Authenticate"] == expected
 
 
 def test_C_9449_31_unknown_and_expired_nonces(api, nonces, tb, proof, clock):
