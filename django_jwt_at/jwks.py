@@ -639,10 +639,9 @@ class KeySetRegistry:
         name = issuer.issuer
         state = self._dynamic.get(name)
         if state is not None and (state.issuer is issuer or state.issuer == issuer):
-            try:
-                self._dynamic.move_to_end(name)
-            except KeyError:  # evicted by another thread meanwhile: it still serves this request
-                pass
+            with self._lock:  # _evict iterates: no reordering meanwhile
+                if name in self._dynamic:  # else evicted meanwhile: it still serves this request
+                    self._dynamic.move_to_end(name)
             return state
         state = self._new_state(issuer)
         if state.key_set is None:

@@ -264,7 +264,7 @@ def read_dynamic_settings(reader: _Reader) -> dict[str, Any]:
         "issuer_resolver": resolver,
         "max_dynamic_issuers": reader.integer("JWT_AT_MAX_DYNAMIC_ISSUERS", 1, 1_000_000, "E049"),
         "new_issuers_per_minute": reader.integer("JWT_AT_NEW_ISSUERS_PER_MINUTE", 1, 100_000, "E049"),
-        "dynamic_issuer_ttl": reader.integer("JWT_AT_DYNAMIC_ISSUER_TTL", 0, 86400, "E049"),
+        "dynamic_issuer_ttl": reader.integer("JWT_AT_DYNAMIC_ISSUER_TTL", 1, 86400, "E049"),
     }
 
 
@@ -356,10 +356,9 @@ class DynamicIssuers:
                 _bound(self._trusted, config.max_dynamic_issuers)
             else:
                 self._trusted.pop(iss, None)  # no longer trusted: signals stop naming it
-                if lifetime > 0:
-                    self._refused[iss] = now + lifetime
-                    self._refused.move_to_end(iss)
-                    _bound(self._refused, config.max_dynamic_issuers)
+                self._refused[iss] = now + lifetime
+                self._refused.move_to_end(iss)
+                _bound(self._refused, config.max_dynamic_issuers)
         return issuer
 
     def _decide(self, iss: str, config: Config) -> tuple[IssuerConfig | None, float | None]:

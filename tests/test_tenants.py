@@ -630,7 +630,7 @@ def test_E048_tenants_not_a_callable(settings):
         ("JWT_AT_MAX_DYNAMIC_ISSUERS", True),
         ("JWT_AT_NEW_ISSUERS_PER_MINUTE", 0),
         ("JWT_AT_NEW_ISSUERS_PER_MINUTE", "10"),
-        ("JWT_AT_DYNAMIC_ISSUER_TTL", -1),
+        ("JWT_AT_DYNAMIC_ISSUER_TTL", 0),
         ("JWT_AT_DYNAMIC_ISSUER_TTL", 86401),
     ],
 )
@@ -733,4 +733,26 @@ def test_inspect_offline_and_with_fetch_for_a_tenant(make_token, server, tenants
     assert "FAIL  exp" in output and server.total() == 0
     output, status = inspect("--fetch", token=tenant_token(make_token, ALPHA))
     assert status == 0 and output.splitlines()[-1] == "Result: VALID"
+    assert tenant_fetches(server) == {ALPHA: 1}
+
+
+# --- manage.py jwt_at_keys -----------------------------------------------------------------------
+
+
+def test_keys_command_warms_a_named_tenant_and_refuses_an_untrusted_one(api, make_token, server, tenants):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    tenants(TENANTS="tests.test_tenants.known_tenant")
+    TRUSTED.add(ALPHA)
+    out = io.StringIO()
+    call_command("jwt_at_keys", "--refresh", iss(ALPHA), stdout=out)
+    assert out.getvalue().splitlines()[:2] == [f"Issuer {iss(ALPHA)}", f"  jwks_uri: {server.url(jwks_path(ALPHA))}"]
+    assert tenant_fetches(server) == {ALPHA: 1}
+    key_sets.clear()  # a worker: the warmed shared cache serves it, no fetch
+    assert api.get("/orders", tenant_token(make_token, ALPHA)).status_code == 200
+    assert tenant_fetches(server) == {ALPHA: 1}
+    with pytest.raises(CommandError, match=f"Not in JWT_AT_ISSUERS: {iss(BETA)}"):
+        call_command("jwt_at_keys", iss(BETA), stdout=io.StringIO())
     assert tenant_fetches(server) == {ALPHA: 1}
