@@ -39,7 +39,7 @@ _SHARED_ADD_BACKENDS = (RedisCache, BaseMemcachedCache, DatabaseCache, FileBased
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E019, E030-E038, E040,
-    E050-E052), relaxed issuer profiles (W002) and DPoP without an external origin (W030)."""
+    E046-E052), relaxed issuer profiles (W002) and DPoP without an external origin (W030)."""
     config, problems = read_config()
     problems += read_openapi_security_scheme()[1]
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]

@@ -77,7 +77,9 @@ MAX_RSA_KEY_BITS_RANGE = (2048, 16384)
 
 @dataclass(frozen=True)
 class IssuerConfig:
-    """One trusted authorization server, from an entry of ``JWT_AT_ISSUERS``."""
+    """One trusted authorization server, from an entry of ``JWT_AT_ISSUERS``; or, with
+    ``dynamic``, one trusted at run time: a tenant of an issuer template (``tenant`` is its
+    ``{tenant}`` value) or an issuer of ``JWT_AT_ISSUER_RESOLVER``."""
 
     issuer: str
     audiences: frozenset[str]

@@ -648,14 +648,14 @@ class KeySetRegistry:
             # A set another process fetched (or one this process had before it was evicted)
             # costs no fetch, hence no admission.
             state.key_set = state.cached(config)
+        with self._lock:
+            current = self._dynamic.get(name)
+            if current is not None and current.issuer == issuer:
+                return current  # created by another thread meanwhile: one admission for all
             if state.key_set is None:
                 wait = self._admission.admit(config.new_issuers_per_minute, now)
                 if wait:
                     raise KeySetUnavailable(retry_after=wait)
-        with self._lock:
-            current = self._dynamic.get(name)
-            if current is not None and current.issuer == issuer:
-                return current
             self._dynamic.pop(name, None)
             while len(self._dynamic) >= config.max_dynamic_issuers:
                 self._evict()

@@ -87,7 +87,9 @@ def validate_access_token(
         cached = cache.get(digest, config=config, key_sets=key_sets, now=now)
         # A tenant the TENANTS callable (or the resolver) stopped trusting is refused
         # within JWT_AT_DYNAMIC_ISSUER_TTL, remembered tokens included.
-        if cached is not None and dynamic_issuers.still_trusted(cached._issuer, config, now):
+        if cached is not None and (
+            not cached._issuer.dynamic or dynamic_issuers.still_trusted(cached._issuer, config, now)
+        ):
             return cached
     jws = parse_compact(raw, config.limits, config.token_types)
     header = jws.header

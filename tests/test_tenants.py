@@ -756,3 +756,33 @@ def test_keys_command_warms_a_named_tenant_and_refuses_an_untrusted_one(api, mak
     with pytest.raises(CommandError, match=f"Not in JWT_AT_ISSUERS: {iss(BETA)}"):
         call_command("jwt_at_keys", iss(BETA), stdout=io.StringIO())
     assert tenant_fetches(server) == {ALPHA: 1}
+
+
+@needs_redis
+def test_32_threads_meeting_a_new_tenant_cost_one_admission_and_one_fetch(
+    make_token, server, keys, tenants, settings, redis_server
+):
+    import threading
+
+    redis_server.flush()
+    settings.CACHES = {"default": redis_server.cache_settings()}  # shared-cache reads release the GIL
+    settings.JWT_AT_NEW_ISSUERS_PER_MINUTE = 1
+    server.route(jwks_path(ALPHA), {"keys": [keys["rsa-1"].public_jwk(alg="RS256")]}, delay=0.3)
+    config = get_config()
+    barrier = threading.Barrier(32)
+    outcomes: list[str] = []
+
+    def worker(token: str) -> None:
+        barrier.wait(10)
+        try:
+            outcomes.append(validate_access_token(token, config=config, key_sets=key_sets, now=NOW).subject)
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=worker, args=(tenant_token(make_token, ALPHA),)) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert outcomes == ["user-123"] * 32
+    assert tenant_fetches(server) == {ALPHA: 1}
