@@ -421,7 +421,9 @@ def test_templates_come_before_the_resolver(api, make_token, server, tenants, se
 # --- bounds --------------------------------------------------------------------------------------
 
 
-def test_1000_random_tenants_cost_at_most_the_configured_fetches(api, make_token, server, tenants, settings, clock):
+def test_1000_random_tenants_cost_at_most_the_configured_fetches(
+    api, make_token, server, tenants, settings, clock, caplog
+):
     settings.JWT_AT_NEW_ISSUERS_PER_MINUTE = 5
     assert api.get("/orders", tenant_token(make_token, ALPHA)).status_code == 200  # known before the flood
     statuses: Counter[int] = Counter()
@@ -437,6 +439,9 @@ def test_1000_random_tenants_cost_at_most_the_configured_fetches(api, make_token
     assert fetches[ALPHA] == 1
     assert sum(fetches.values()) == 5  # the admissions of the minute, alpha's included: no more
     assert statuses == {503: 1000}  # those admitted find no key set (404) and are 503 too
+    (warning,) = [r for r in caplog.get_records("call") if r.name == "django_jwt_at.tenants"]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage().startswith("More than 5 new issuers a minute (JWT_AT_NEW_ISSUERS_PER_MINUTE)")
     # A new, real tenant waits for the window like the flood; then it is served.
     response = api.get("/orders", tenant_token(make_token, BETA))
     assert response.status_code == 503
