@@ -25,9 +25,10 @@ Hostile inputs:
 - a hostile JWK Set response, loaded as a fetched one is (``parse_max_age``,
   ``parse_document``, ``build_key_set``) without the network: the issuer's three keys
   and sixteen out of bounds (3,071-bit exponents, 16,384- and 8,200-bit moduli,
-  4,000-character EC coordinates), with ``Cache-Control: max-age`` of 4,300 digits (the
-  most ``int()`` converts). A load happens at most once per expiry or refresh cooldown,
-  not per request; it is compared with a rejection all the same.
+  4,000-character EC coordinates), with ``Cache-Control: max-age`` of 5,000 digits
+  (more than ``int()`` converts: it counts as 2^31 without being converted). A load
+  happens at most once per expiry or refresh cooldown, not per request; it is compared
+  with a rejection all the same.
 
 Each row times ``authenticate_request`` (the adapter's entry point: the Authorization
 value is checked, the token parsed and validated, with the library's own key sets and
@@ -96,7 +97,7 @@ DPOP_ORIGIN = "https://rs.example.com"
 DPOP_PATH = "/orders"
 #: An odd RSA public exponent of 3,071 bits (with a 3,072-bit modulus, so that e < n).
 BIG_EXPONENT = (1 << 3070) | 0x1235
-JWKS_ROW = "made: JWK Set response, 16 keys out of bounds, 4,300-digit max-age"
+JWKS_ROW = "made: JWK Set response, 16 keys out of bounds, 5,000-digit max-age"
 
 
 def hostile_jwk(signing: Any, i: int) -> dict[str, Any]:
@@ -286,7 +287,7 @@ def main() -> None:
         # Made here: a hostile JWK Set response, loaded as a fetched one is (IssuerKeys._fetch).
         issuer = config.issuers[FX_ISS]
         hostile_keys = [hostile_jwk(signing, i) for i in range(16)]
-        jwks_response = (json.dumps({"keys": [*jwks, *hostile_keys]}), "max-age=" + "9" * 4300)
+        jwks_response = (json.dumps({"keys": [*jwks, *hostile_keys]}), "max-age=" + "9" * 5000)
 
         def load_key_set(response: tuple[str, str]) -> Any:
             text, cache_control = response

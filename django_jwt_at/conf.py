@@ -171,7 +171,7 @@ class Config:
     resource: str | None = None  # RFC 9728 §1.2 resource identifier (JWT_AT_RESOURCE)
     resource_metadata_url: str | None = None  # RFC 9728 §3.1, derived from ``resource``
     resource_metadata: Mapping[str, Any] = field(default_factory=dict)  # extra metadata fields
-    dpop_mode: str = "optional"  # "off" | "optional" | "required" (RFC 9449 §7.2, choice A-04)
+    dpop_mode: str = "off"  # "off" | "optional" | "required" (RFC 9449 §7.2)
     dpop_algorithms: tuple[str, ...] = ("ES256", "PS256")  # proof algorithms, in `algs` order
     dpop_iat_window: tuple[int, int] = (60, 10)  # seconds a proof's iat may lie in the past, future
     dpop_origin: str | None = None  # normalised external origin that htu is checked against
@@ -179,6 +179,15 @@ class Config:
     dpop_nonce_lifetime: int = 300
     dpop_nonce_key: bytes = field(default=b"", repr=False)
     dpop_accept_bound_as_bearer: bool = False  # "off" mode only (choice A-04)
+    # Certificate-bound tokens (RFC 8705 §3): the header a trusted proxy forwards the client
+    # certificate in, its WSGI environ key ("HTTP_CLIENT_CERT"), and its format.
+    mtls_cert_header: str | None = None
+    mtls_cert_meta_key: str | None = None
+    mtls_cert_format: str = "rfc9440"
+    #: The ``cnf`` members validation accepts: ``jkt``, and ``x5t#S256`` with certificate binding on.
+    confirmation_methods: frozenset[str] = frozenset({"jkt"})
+    require_sender_constrained: bool = False  # refuse tokens whose binding was not verified
+    fapi2: bool = False  # settings that FAPI 2.0 does not allow are errors (E045)
     # Issuers trusted at run time (django_jwt_at.tenants): templates of JWT_AT_ISSUERS, the
     # JWT_AT_ISSUER_RESOLVER callable and the bounds on what they cost.
     issuer_templates: tuple[IssuerTemplate, ...] = ()
@@ -220,13 +229,17 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_RESOURCE": None,
     "JWT_AT_RESOURCE_METADATA": {},
     "JWT_AT_RESOURCE_URL": None,
-    "JWT_AT_DPOP": "optional",
+    "JWT_AT_DPOP": None,  # "optional" when the external origin is configured, else "off"
     "JWT_AT_DPOP_ALGORITHMS": ("ES256", "PS256"),
     "JWT_AT_DPOP_IAT_WINDOW": (60, 10),
     "JWT_AT_DPOP_NONCE": False,
     "JWT_AT_DPOP_NONCE_LIFETIME": 300,
     "JWT_AT_DPOP_NONCE_SECRET": None,
     "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER": False,
+    "JWT_AT_MTLS_CERT_HEADER": None,
+    "JWT_AT_MTLS_CERT_FORMAT": "rfc9440",
+    "JWT_AT_REQUIRE_SENDER_CONSTRAINED": False,
+    "JWT_AT_FAPI2": False,
     "JWT_AT_ISSUER_RESOLVER": None,
     "JWT_AT_MAX_DYNAMIC_ISSUERS": 1000,
     "JWT_AT_NEW_ISSUERS_PER_MINUTE": 60,
@@ -234,6 +247,15 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 DPOP_MODES = ("off", "optional", "required")
+#: The formats of ``JWT_AT_MTLS_CERT_FORMAT`` (see :mod:`django_jwt_at.mtls`).
+MTLS_CERT_FORMATS = ("rfc9440", "pem-urlencoded")
+# A header name (RFC 9110 §5.1) of letters, digits and single hyphens: WSGI turns "-" and
+# "_" alike into "_", so a name with "_" could be matched by another header.
+_HEADER_NAME = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\Z")
+# Headers that carry something else, or that WSGI does not put under HTTP_*.
+_NOT_CERT_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "dpop", "cookie", "host", "content-type", "content-length"}
+)
 #: The shortest JWT_AT_DPOP_NONCE_SECRET accepted (characters).
 MIN_NONCE_SECRET = 32
 
@@ -310,7 +332,9 @@ def url_problem(url: object, *, allow_http: bool, allow_query: bool = False) -> 
 
     RFC 8414 §2: an https URL without fragment, and for an issuer identifier without
     query either. Plain http is accepted for loopback hosts (local development, tests)
-    and where ``allow_http`` is set.
+    and where ``allow_http`` is set: a rule for URLs written in settings; a ``jwks_uri``
+    read from metadata has a stricter one (:func:`django_jwt_at.discovery.jwks_uri_problem`).
+    Never raises.
     """
     if not isinstance(url, str) or not url:
         return "it must be a non-empty string"
@@ -318,7 +342,11 @@ def url_problem(url: object, *, allow_http: bool, allow_query: bool = False) -> 
         return "it must not have a fragment" if allow_query else "it must not have a query or fragment"
     if not _URI_VALUE.match(url):
         return "it contains characters that are not allowed in a URL"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError:  # an unbalanced IPv6 literal ("http://[::1"), a bad port
+        return "it is not a valid URL"
     if not parts.hostname or parts.username is not None or parts.password is not None:
         return "it must be an absolute URL with a host and no user information"
     if parts.scheme == "https":
@@ -613,7 +641,8 @@ class _Reader:
             from .tenants import RESOLVER_TOKEN_TYPES
 
             algorithms, token_types = SUPPORTED_ALGORITHMS, token_types | RESOLVER_TOKEN_TYPES
-        return Config(
+        sender = self.sender_constraint()
+        config = Config(
             issuers=issuers,
             algorithms=algorithms,
             token_types=token_types,
@@ -640,17 +669,63 @@ class _Reader:
             max_rsa_bits=max_rsa_bits,
             resource=resource,
             resource_metadata_url=metadata_url(resource) if resource else None,
-            resource_metadata=self.resource_metadata(),
+            resource_metadata=self.resource_metadata(sender["mtls_cert_meta_key"] is not None),
             **self.dpop(resource),
+            **sender,
             issuer_templates=self.templates,
             **dynamic,
         )
+        if config.fapi2:
+            from .fapi import fapi2_violations  # imports this module
+
+            for message, hint in fapi2_violations(config):
+                self.problem("E045", message, hint)
+        return config
+
+    def sender_constraint(self) -> dict[str, Any]:
+        """Certificate binding (RFC 8705 §3), the sender-constraint requirement and FAPI 2.0."""
+        header = self.setting("JWT_AT_MTLS_CERT_HEADER")
+        meta_key = None
+        if header is not None:
+            if (
+                not isinstance(header, str)
+                or len(header) > 64
+                or not _HEADER_NAME.match(header)
+                or header.lower() in _NOT_CERT_HEADERS
+            ):
+                self.problem(
+                    "E042",
+                    f"JWT_AT_MTLS_CERT_HEADER {header!r} must be None or the name of the request header "
+                    "in which a trusted proxy forwards the client certificate.",
+                    "Letters, digits and single hyphens, e.g. 'Client-Cert' (RFC 9440); the proxy must "
+                    "remove this header from every client request.",
+                )
+                header = None
+            else:
+                meta_key = "HTTP_" + header.upper().replace("-", "_")
+        cert_format = self.setting("JWT_AT_MTLS_CERT_FORMAT")
+        if cert_format not in MTLS_CERT_FORMATS:
+            self.problem(
+                "E043",
+                f"JWT_AT_MTLS_CERT_FORMAT must be one of {list(MTLS_CERT_FORMATS)}.",
+                "'rfc9440': the DER certificate as a byte sequence, ':<base64>:' (RFC 9440 §2.2); "
+                "'pem-urlencoded': a URL-encoded PEM certificate (nginx $ssl_client_escaped_cert).",
+            )
+            cert_format = DEFAULTS["JWT_AT_MTLS_CERT_FORMAT"]
+        return {
+            "mtls_cert_header": header,
+            "mtls_cert_meta_key": meta_key,
+            "mtls_cert_format": cert_format,
+            "confirmation_methods": frozenset({"jkt", "x5t#S256"} if meta_key else {"jkt"}),
+            "require_sender_constrained": self.boolean("JWT_AT_REQUIRE_SENDER_CONSTRAINED", "E044"),
+            "fapi2": self.boolean("JWT_AT_FAPI2", "E044"),
+        }
 
     def dpop(self, resource: str | None) -> dict[str, Any]:
         mode = self.setting("JWT_AT_DPOP")
-        if mode not in DPOP_MODES:
-            self.problem("E032", f"JWT_AT_DPOP must be one of {list(DPOP_MODES)}.", "")
-            mode = DEFAULTS["JWT_AT_DPOP"]
+        if mode is not None and mode not in DPOP_MODES:
+            self.problem("E032", f"JWT_AT_DPOP must be one of {list(DPOP_MODES)} (or None).", "")
+            mode = None
         algorithms = self.setting("JWT_AT_DPOP_ALGORITHMS")
         if (
             not isinstance(algorithms, (list, tuple))
@@ -714,6 +789,11 @@ class _Reader:
                 origin = normalized_origin(origin_setting)
         elif resource is not None:
             origin = normalized_origin(resource)
+        if mode is None:
+            # Not set: DPoP is on exactly when proofs can be checked, i.e. when the external
+            # origin their htu must name is known (RFC 9449 §4.3). Otherwise every challenge
+            # would advertise a scheme no proof can pass.
+            mode = "optional" if origin is not None else "off"
         accept_bound = self.setting("JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER")
         if not isinstance(accept_bound, bool):
             self.problem("E038", "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER must be True or False.", "")
@@ -754,14 +834,14 @@ class _Reader:
         assert isinstance(resource, str)
         return resource
 
-    def resource_metadata(self) -> Mapping[str, Any]:
+    def resource_metadata(self, certificate_binding: bool) -> Mapping[str, Any]:
         raw = self.setting("JWT_AT_RESOURCE_METADATA")
         if not isinstance(raw, Mapping):
             self.problem("E031", "JWT_AT_RESOURCE_METADATA must be a dict of RFC 9728 §2 parameters.", "")
             return {}
         result: dict[str, Any] = {}
         for name, value in raw.items():
-            why = _metadata_field_problem(name, value)
+            why = _metadata_field_problem(name, value, certificate_binding)
             if why:
                 self.problem(
                     "E031",
@@ -774,17 +854,21 @@ class _Reader:
         return MappingProxyType(result)
 
 
-def _metadata_field_problem(name: object, value: object) -> str | None:
+def _metadata_field_problem(name: object, value: object, certificate_binding: bool) -> str | None:
     if name not in METADATA_FIELDS:
         return "it is not a parameter this setting may set"
     if name == "resource_name":
         return None if isinstance(value, str) and value else "it must be a non-empty string"
     if name == "tls_client_certificate_bound_access_tokens":
-        if value is True:
-            # RFC 9728 §2 / RFC 8705 §3: a promise the resource does not keep (it refuses
-            # certificate-bound tokens, as it cannot verify their binding).
-            return "certificate-bound access tokens are not verified by this package, so it must not be advertised"
-        return None if value is False else "it must be True or False"
+        if not isinstance(value, bool):
+            return "it must be True or False"
+        if value and not certificate_binding:
+            # RFC 9728 §2 / RFC 8705 §3: a promise the resource does not keep (without
+            # JWT_AT_MTLS_CERT_HEADER it refuses certificate-bound tokens).
+            return "without JWT_AT_MTLS_CERT_HEADER certificate-bound access tokens are refused, so it must not be True"
+        if not value and certificate_binding:
+            return "with JWT_AT_MTLS_CERT_HEADER certificate-bound access tokens are accepted, so it must not be False"
+        return None
     if name in METADATA_URI_FIELDS:
         return url_problem(value, allow_http=False, allow_query=True)
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):

@@ -73,6 +73,8 @@ class _Requirements:
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
         #: The scopes listed in RFC 9728 metadata (``scopes_supported``).
         self.advertised_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives)))
+        #: The scope requirements, each to be met: read by django_jwt_at.openapi.
+        self.scope_requirements = tuple(r for r in (self.scopes, self.any_scopes) if r is not None)
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
         errors: list[ProtocolError] = [
@@ -174,6 +176,7 @@ def access_token_required(
             async_view.csrf_exempt = True  # type: ignore[attr-defined]
             async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
             async_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
+            _mark_for_openapi(async_view, view_func, requirements)
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -190,9 +193,21 @@ def access_token_required(
         sync_view.csrf_exempt = True  # type: ignore[attr-defined]
         sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
         sync_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
+        _mark_for_openapi(sync_view, view_func, requirements)
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
+
+
+def _mark_for_openapi(wrapper: Any, view_func: Any, requirements: _Requirements) -> None:
+    """Leave the scope requirements where django_jwt_at.openapi finds them: on the wrapper
+    (below @api_view, DRF's handler calls it) and, around an as_view() result (above
+    @api_view), in its ``initkwargs``: schema generators build the view they inspect as
+    ``cls(**initkwargs)``, so that instance carries them."""
+    wrapper.jwt_at_scope_requirements = requirements.scope_requirements
+    initkwargs = getattr(view_func, "initkwargs", None)
+    if getattr(view_func, "cls", None) is not None and isinstance(initkwargs, dict):
+        wrapper.initkwargs = {**initkwargs, "jwt_at_scope_requirements": requirements.scope_requirements}
 
 
 def step_up_required(

@@ -120,7 +120,8 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
     Parameters with no value are omitted (RFC 9728 §3.2, choice A-28), except
     ``bearer_methods_supported: []`` when no Bearer method is accepted (DPoP
     ``required``). The DPoP parameters follow ``JWT_AT_DPOP``; a view's own mode is not
-    reflected.
+    reflected. ``tls_client_certificate_bound_access_tokens`` is true when
+    ``JWT_AT_MTLS_CERT_HEADER`` is set (certificate binding is verified), absent otherwise.
     """
     assert config.resource is not None
     extra = dict(config.resource_metadata)
@@ -138,6 +139,9 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
         document["dpop_signing_alg_values_supported"] = list(config.dpop_algorithms)
     if config.dpop_mode == "required":
         document["dpop_bound_access_tokens_required"] = True
+    if config.mtls_cert_meta_key is not None:
+        # RFC 9728 §2, RFC 8705 §3: stated only when the certificate binding is verified.
+        document["tls_client_certificate_bound_access_tokens"] = True
     document.update(extra)
     result = {name: value for name, value in document.items() if value not in ("", None, [])}
     if not document["bearer_methods_supported"]:

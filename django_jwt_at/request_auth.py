@@ -1,10 +1,11 @@
 """Authenticating a Django ``HttpRequest`` by its access token, for DRF and plain views.
 
-This is the one place that reads credentials off a request (RFC 6750 §2, RFC 9449 §7)
-and hands them to the framework-free core; the DRF authentication class and the view
-decorators both call :func:`authenticate_request`. It records on the request the DPoP
-mode and the scheme used, so that later challenges (a permission failing, say) go on the
-right scheme (:func:`challenge_context`).
+This is the one place that reads credentials off a request (RFC 6750 §2, RFC 9449 §7,
+and the client certificate a proxy forwards, RFC 8705 §3) and hands them to the
+framework-free core; the DRF authentication class and the view decorators both call
+:func:`authenticate_request`. It records on the request the DPoP mode and the scheme
+used, so that later challenges (a permission failing, say) go on the right scheme
+(:func:`challenge_context`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .dpop import check_binding, expected_htu, remember_proof, verify_proof
 from .errors import Description, InvalidDPoPProof, InvalidRequest, InvalidToken, UseDPoPNonce
 from .jwks import key_sets
 from .middleware import mark_dpop_nonce, mark_query_token
+from .mtls import check_certificate_binding
 from .token_cache import verified_tokens
 from .tokens import AccessToken
 from .validation import validate_access_token
@@ -104,6 +106,14 @@ def authenticate_request(request: HttpRequest, config: Config, *, mode: str | No
         raise InvalidToken(Description.DPOP_BEARER)
     if mode != "off" and "HTTP_DPOP" in meta:
         raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (choice A-04)
+    if token.x5t_s256 is not None or config.require_sender_constrained:
+        # RFC 8705 §3: the certificate of the TLS connection must be the one the token is
+        # bound to. A Bearer request is sender-constrained only by that certificate: a
+        # DPoP binding accepted without a proof (the "off" allowance) does not count.
+        key = config.mtls_cert_meta_key
+        bound = check_certificate_binding(token, meta.get(key) if key else None, config)
+        if config.require_sender_constrained and not bound:
+            raise InvalidToken(Description.SENDER_CONSTRAINED)
     return token
 
 
@@ -131,5 +141,10 @@ def _authenticate_dpop(request: HttpRequest, raw: str, config: Config) -> Access
         mark_dpop_nonce(request, error.nonce)
         raise
     check_binding(token, verified)
+    if token.x5t_s256 is not None:
+        # Bound by both methods (cnf with jkt and x5t#S256): both bindings must verify,
+        # before the proof is recorded as used.
+        key = config.mtls_cert_meta_key
+        check_certificate_binding(token, request.META.get(key) if key else None, config)
     remember_proof(verified, config)
     return token

@@ -80,6 +80,10 @@ _REASONS: dict[Description, tuple[str, int]] = {
     Description.DPOP_BEARER: ("dpop_bound_as_bearer", _W),
     Description.DPOP_UNBOUND: ("not_dpop_bound", _W),
     Description.DPOP_NONCE: ("dpop_nonce_required", _I),  # the normal first step with nonces
+    Description.MTLS_MISSING: ("client_certificate_missing", _W),
+    Description.MTLS_CERTIFICATE: ("bad_client_certificate", _W),
+    Description.MTLS_BINDING: ("bad_certificate_binding", _W),
+    Description.SENDER_CONSTRAINED: ("not_sender_constrained", _W),
     Description.UNAVAILABLE: ("key_set_unavailable", _I),  # jwks warns once per outage
     Description.NOT_AUTHENTICATED: ("not_authenticated", _I),
     Description.USER_UNKNOWN: ("unknown_user", _I),

@@ -40,6 +40,7 @@ from django.utils.module_loading import import_string
 
 from .conf import AT_JWT, TEMPLATE_OPTIONS, Config, IssuerConfig, _Reader, on_config_change, url_problem
 from .errors import Description, InvalidToken, KeySetUnavailable
+from .fapi import issuer_violations
 from .users import ISSUER_MAX_LENGTH, ModelUserMapping
 
 logger = logging.getLogger(__name__)
@@ -420,6 +421,8 @@ class DynamicIssuers:
             problems += [f"{p.id}: {p.msg}" for p in reader.problems]
             if issuer is not None and not issuer.token_types <= RESOLVER_TOKEN_TYPES:
                 problems.append("TOKEN_TYPES may only contain 'at+jwt', 'JWT' and None")
+            if issuer is not None and config.fapi2:
+                problems += [f"E045: {message}" for message, _ in issuer_violations(issuer)]
             if issubclass(config.user_mapping, ModelUserMapping) and len(iss) > ISSUER_MAX_LENGTH:
                 problems.append(
                     f"the model-backed user mapping stores issuers of at most {ISSUER_MAX_LENGTH} characters"

@@ -164,9 +164,9 @@ class AccessToken:
     def dpop_bound(self) -> bool:
         """True when the token is bound to a DPoP key (``cnf`` with ``jkt``, RFC 9449 §6.1).
 
-        Validation refuses any other ``cnf``; should one reach here anyway, it counts as
-        bound (fail closed): such a token is refused as a Bearer token and matches no
-        proof key.
+        A ``cnf`` that validation did not check (it refuses every ``cnf`` but ``jkt`` and,
+        with certificate binding on, ``x5t#S256``) counts as bound (fail closed): such a
+        token is refused as a Bearer token and matches no proof key.
         """
         cnf = self._claims.get("cnf")
         return cnf is not None and (not isinstance(cnf, Mapping) or "jkt" in cnf)
@@ -177,3 +177,11 @@ class AccessToken:
         cnf = self._claims.get("cnf")
         jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
         return jkt if isinstance(jkt, str) else None
+
+    @property
+    def x5t_s256(self) -> str | None:
+        """The SHA-256 thumbprint of the client certificate the token is bound to
+        (``cnf`` member ``x5t#S256``, RFC 8705 §3.1), or None."""
+        cnf = self._claims.get("cnf")
+        x5t = cnf.get("x5t#S256") if isinstance(cnf, Mapping) else None
+        return x5t if isinstance(x5t, str) else None

@@ -303,3 +303,35 @@ def test_settings_are_read_lazily_and_follow_changes(settings, fx):
     assert get_config().leeway == 10
     settings.JWT_AT_REALM = "other"
     assert get_config().realm == "other"
+
+
+def _readme_settings() -> dict:
+    """The settings block of README.md, as a user pastes it (INSTALLED_APPS aside)."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if "JWT_AT_ISSUERS" in b]
+    namespace: dict = {}
+    exec(block, namespace)
+    return {k: v for k, v in namespace.items() if k.isupper() and k != "INSTALLED_APPS"}
+
+
+def test_readme_settings_pass_the_checks_without_a_message(settings):
+    """Pasted into a new project (default cache, no DPoP settings), the README's block
+    gives manage.py check nothing to say, and challenges are Bearer-only."""
+    from django.test import Client
+
+    readme = _readme_settings()
+    assert set(readme) == {"REST_FRAMEWORK", "JWT_AT_ISSUERS"}
+    for name in [n for n in dir(settings) if n.startswith("JWT_AT_")]:
+        delattr(settings, name)
+    for name, value in readme.items():
+        setattr(settings, name, value)
+    settings.SILENCED_SYSTEM_CHECKS = []
+    settings.ROOT_URLCONF = "tests.plain_urls"
+    assert our_messages() == []
+    assert get_config().dpop_mode == "off"
+    response = Client().get("/orders")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')

@@ -929,7 +929,7 @@ def _check_ids():
     "name, value, check_id",
     [
         ("JWT_AT_DPOP", "on", "E032"),
-        ("JWT_AT_DPOP", None, "E032"),
+        ("JWT_AT_DPOP", "", "E032"),
         ("JWT_AT_DPOP_ALGORITHMS", ["none"], "E033"),
         ("JWT_AT_DPOP_ALGORITHMS", ["HS256"], "E033"),
         ("JWT_AT_DPOP_ALGORITHMS", [], "E033"),
@@ -1120,3 +1120,26 @@ def test_proof_is_never_accepted_twice_with_a_dummy_cache(settings, tb, proof):
     for _ in range(2):
         with pytest.raises(ImproperlyConfigured, match="E039"):
             client.get("/orders", HTTP_AUTHORIZATION=f"DPoP {tb}", HTTP_DPOP=value)
+
+
+@pytest.mark.parametrize(
+    "origin, expected_mode",
+    [({}, "off"), ({"JWT_AT_RESOURCE_URL": RS}, "optional"), ({"JWT_AT_RESOURCE": RS + "/api"}, "optional")],
+    ids=["no-origin", "resource-url", "resource"],
+)
+def test_dpop_is_on_by_default_only_with_an_external_origin(api, settings, t0, origin, expected_mode):
+    """Unset, JWT_AT_DPOP follows the configuration: without an origin no proof can pass,
+    so the API is Bearer-only and says so in its challenges (and no check warns)."""
+    from django_jwt_at.conf import get_config
+
+    del settings.JWT_AT_DPOP
+    settings.JWT_AT_RESOURCE_URL = None
+    for name, value in origin.items():
+        setattr(settings, name, value)
+    assert get_config().dpop_mode == expected_mode
+    assert _check_ids() == []
+    response = api.get("/orders")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith(NO_CREDENTIALS)
+    assert ("DPoP algs=" in response["WWW-Authenticate"]) is (expected_mode == "optional")
+    assert api.get("/orders", t0).status_code == 200

@@ -563,7 +563,9 @@ A = {"AUDIENCE": FX_AUD}
     ],
 )
 def test_E046_invalid_templates(settings, key, options):
-    assert check_ids(settings, {key: options}) == ["django_jwt_at.E046"]
+    ids = check_ids(settings, {key: options})
+    # A placeholder for the port is not a port number either (E002).
+    assert ids == (["django_jwt_at.E002", "django_jwt_at.E046"] if ":{" in key else ["django_jwt_at.E046"])
 
 
 def test_E046_messages_name_the_reason(settings):
@@ -791,3 +793,44 @@ def test_32_threads_meeting_a_new_tenant_cost_one_admission_and_one_fetch(
         t.join(20)
     assert outcomes == ["user-123"] * 32
     assert tenant_fetches(server) == {ALPHA: 1}
+
+
+# --- FAPI 2.0 ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fapi(settings: Any) -> Any:
+    """A compliant FAPI 2.0 resource server (as tests/test_fapi2.py builds it)."""
+    from .dpop_proofs import RS
+
+    settings.JWT_AT_FAPI2 = True
+    settings.JWT_AT_ISSUERS = {
+        FX_ISS: {"AUDIENCE": FX_AUD, "JWKS_URI": "https://as.example.com/jwks", "ALGORITHMS": ["PS256"]}
+    }
+    settings.JWT_AT_REQUIRE_SENDER_CONSTRAINED = True
+    settings.JWT_AT_DPOP = "optional"
+    settings.JWT_AT_RESOURCE_URL = RS
+    return settings
+
+
+def test_fapi2_rules_apply_to_templates(fapi):
+    fapi.JWT_AT_ISSUERS = {**fapi.JWT_AT_ISSUERS, TEMPLATE: {**A, "ALGORITHMS": ["RS256"]}}
+    assert [m.msg for m in our_messages() if m.id == "django_jwt_at.E045"] == [
+        f"FAPI 2.0: JWT_AT_ISSUERS[{TEMPLATE!r}]['ALGORITHMS'] allows ['RS256']."
+    ]
+    fapi.JWT_AT_ISSUERS = {**fapi.JWT_AT_ISSUERS, TEMPLATE: {**A, "ALGORITHMS": ["PS256"]}}
+    assert our_messages() == []
+
+
+def test_fapi2_rules_apply_to_resolver_options(fapi, caplog):
+    fapi.JWT_AT_ISSUER_RESOLVER = "tests.test_tenants.resolve_issuer"
+    issuer = "https://okta.example.com/oauth2/alpha"
+    RESOLVED[issuer] = {**A, "ALGORITHMS": ["RS256"], "JWKS_URI": "https://okta.example.com/keys"}
+    assert dynamic_issuers.resolve(issuer, get_config(), NOW) is None
+    (record,) = errors_of(caplog)
+    assert record.getMessage().endswith(
+        f"which is refused: E045: FAPI 2.0: JWT_AT_ISSUERS[{issuer!r}]['ALGORITHMS'] allows ['RS256']."
+    )
+    dynamic_issuers.clear()
+    RESOLVED[issuer] = {**A, "ALGORITHMS": ["PS256"], "JWKS_URI": "https://okta.example.com/keys"}
+    assert dynamic_issuers.resolve(issuer, get_config(), NOW) is not None

@@ -211,7 +211,9 @@ def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
     issuer = config.issuers.get(jws.claims["iss"]) or dynamic_issuers.known(jws.claims["iss"])
     assert issuer is not None
     try:
-        check_claims(jws.header.fields, jws.claims, issuer, config.leeway, at)
+        check_claims(
+            jws.header.fields, jws.claims, issuer, config.leeway, at, confirmation_methods=config.confirmation_methods
+        )
     except InvalidToken as exc:
         assert exc.step is not None
         steps += run(CLAIM_STEPS, exc.step, exc.description.value)
