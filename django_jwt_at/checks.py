@@ -51,7 +51,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_jwt_at.E014",
             )
         )
-    for issuer in config.issuers.values():
+    for issuer in [*config.issuers.values(), *(t.base for t in config.issuer_templates)]:
         if not issuer.is_rfc9068:
             # Said out loud, because these options accept tokens RFC 9068 §4 refuses.
             messages.append(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -25,6 +25,9 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from .users import ISSUER_MAX_LENGTH, ModelUserMapping, UserMapping
+
+if TYPE_CHECKING:
+    from .tenants import IssuerResolver, IssuerTemplate
 
 #: Signature algorithms this package can verify (RFC 7518 §3, RFC 8037 §3.1).
 SUPPORTED_ALGORITHMS = frozenset(
@@ -45,7 +48,10 @@ PROFILE_OPTIONS = frozenset(
         "REQUIRED_CLAIM_VALUES",
     }
 )
-ISSUER_OPTIONS = frozenset({"AUDIENCE", "JWKS_URI", "ALGORITHMS", "ALLOW_HTTP"}) | PROFILE_OPTIONS
+#: Options of an issuer template only (an entry whose key has the ``{tenant}`` placeholder,
+#: see :mod:`django_jwt_at.tenants`).
+TEMPLATE_OPTIONS = frozenset({"TENANTS", "TENANT_PATTERN"})
+ISSUER_OPTIONS = frozenset({"AUDIENCE", "JWKS_URI", "ALGORITHMS", "ALLOW_HTTP"}) | PROFILE_OPTIONS | TEMPLATE_OPTIONS
 #: RFC 9068 §4: the ``typ`` header of a JWT access token, as normalised by :func:`media_type`.
 AT_JWT = "at+jwt"
 #: Claims checked whatever the profile says: iss, exp and iat are needed by every check
@@ -71,7 +77,9 @@ MAX_RSA_KEY_BITS_RANGE = (2048, 16384)
 
 @dataclass(frozen=True)
 class IssuerConfig:
-    """One trusted authorization server, from an entry of ``JWT_AT_ISSUERS``."""
+    """One trusted authorization server, from an entry of ``JWT_AT_ISSUERS``; or, with
+    ``dynamic``, one trusted at run time: a tenant of an issuer template (``tenant`` is its
+    ``{tenant}`` value) or an issuer of ``JWT_AT_ISSUER_RESOLVER``."""
 
     issuer: str
     audiences: frozenset[str]
@@ -88,6 +96,10 @@ class IssuerConfig:
     required_claims: frozenset[str] = frozenset({"client_id", "jti"})  # besides ALWAYS_REQUIRED
     required_claim_values: tuple[tuple[str, str], ...] = ()  # (claim, exact string value)
     max_rsa_bits: int = DEFAULT_MAX_RSA_KEY_BITS  # JWT_AT_MAX_RSA_KEY_BITS, for this issuer's keys
+    # An issuer trusted at run time (docs/multi-tenant.rst): a tenant of an issuer template,
+    # whose ``{tenant}`` value is ``tenant``, or an issuer of JWT_AT_ISSUER_RESOLVER.
+    dynamic: bool = False
+    tenant: str | None = None
     # Derived from the above once, for the validator: string claims that must be present,
     # string claims that may be, and other claims that must be present (any type).
     required_strings: tuple[str, ...] = field(init=False, compare=False)
@@ -177,6 +189,13 @@ class Config:
     require_sender_constrained: bool = False  # refuse tokens whose binding was not verified
     fapi2: bool = False  # settings that FAPI 2.0 does not allow are errors (E045)
     challenge_scope: bool = False  # the view's scopes on 401s without credentials (RFC 6750 §3)
+    # Issuers trusted at run time (django_jwt_at.tenants): templates of JWT_AT_ISSUERS, the
+    # JWT_AT_ISSUER_RESOLVER callable and the bounds on what they cost.
+    issuer_templates: tuple[IssuerTemplate, ...] = ()
+    issuer_resolver: IssuerResolver | None = field(default=None, compare=False)
+    max_dynamic_issuers: int = 1000
+    new_issuers_per_minute: int = 60
+    dynamic_issuer_ttl: int = 60
 
 
 @dataclass(frozen=True)
@@ -223,6 +242,10 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_AT_MTLS_CERT_FORMAT": "rfc9440",
     "JWT_AT_REQUIRE_SENDER_CONSTRAINED": False,
     "JWT_AT_FAPI2": False,
+    "JWT_AT_ISSUER_RESOLVER": None,
+    "JWT_AT_MAX_DYNAMIC_ISSUERS": 1000,
+    "JWT_AT_NEW_ISSUERS_PER_MINUTE": 60,
+    "JWT_AT_DYNAMIC_ISSUER_TTL": 60,
 }
 
 DPOP_MODES = ("off", "optional", "required")
@@ -340,6 +363,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.templates: tuple[IssuerTemplate, ...] = ()
 
     def problem(self, id: str, msg: str, hint: str) -> None:
         self.problems.append(Problem(id, msg, hint))
@@ -349,17 +373,21 @@ class _Reader:
 
     def issuers(self, max_rsa_bits: int) -> dict[str, IssuerConfig]:
         raw = getattr(settings, "JWT_AT_ISSUERS", None)
-        if not isinstance(raw, Mapping) or not raw:
+        # With a resolver, every issuer may come from it: the dict may be empty.
+        if not isinstance(raw, Mapping) or (not raw and self.setting("JWT_AT_ISSUER_RESOLVER") is None):
             self.problem(
                 "E001",
                 "JWT_AT_ISSUERS must be a non-empty dict of issuer identifier to options.",
                 'Add JWT_AT_ISSUERS = {"https://issuer.example": {"AUDIENCE": "https://api.example"}}.',
             )
             return {}
+        from .tenants import is_template, read_templates  # imports this module
+
+        self.templates = read_templates(self, {k: v for k, v in raw.items() if is_template(k)}, max_rsa_bits)
         return {
             issuer: entry
             for issuer, options in raw.items()
-            if (entry := self.issuer(issuer, options, max_rsa_bits)) is not None
+            if not is_template(issuer) and (entry := self.issuer(issuer, options, max_rsa_bits)) is not None
         }
 
     def issuer(self, issuer: object, options: object, max_rsa_bits: int) -> IssuerConfig | None:
@@ -374,6 +402,15 @@ class _Reader:
                 "E006",
                 f"JWT_AT_ISSUERS[{issuer!r}] has unknown options {unknown}.",
                 f"Known options: {sorted(ISSUER_OPTIONS)}.",
+            )
+        template_only = sorted(str(k) for k in options if k in TEMPLATE_OPTIONS)
+        if template_only:  # issuer templates hand their options here without these
+            ok = False
+            self.problem(
+                "E046",
+                f"JWT_AT_ISSUERS[{issuer!r}] has {template_only}, options of issuer templates only.",
+                "An issuer template has the {tenant} placeholder in its identifier, such as "
+                "'https://login.example.com/{tenant}/v2.0'.",
             )
         allow_http = options.get("ALLOW_HTTP", False)
         if not isinstance(allow_http, bool):
@@ -515,13 +552,15 @@ class _Reader:
             )
             return import_string(str(DEFAULTS["JWT_AT_USER_MAPPING"]))  # type: ignore[no-any-return]
         if issubclass(mapping, ModelUserMapping):
-            for issuer in issuers:
-                if len(issuer) > ISSUER_MAX_LENGTH:
+            longest = [(issuer, len(issuer)) for issuer in issuers]
+            longest += [(t.template, t.max_issuer_length) for t in self.templates]
+            for issuer, length in longest:
+                if length > ISSUER_MAX_LENGTH:
                     self.problem(
                         "E052",
-                        f"The issuer identifier {issuer!r} is longer than {ISSUER_MAX_LENGTH} characters, "
-                        "which the model-backed user mapping cannot store.",
-                        "Use the stateless user mapping for this issuer's tokens.",
+                        f"The issuer identifier {issuer!r} is (or, with its tenant, may be) longer than "
+                        f"{ISSUER_MAX_LENGTH} characters, which the model-backed user mapping cannot store.",
+                        "Use the stateless user mapping for this issuer's tokens, or a shorter TENANT_PATTERN.",
                     )
         return mapping
 
@@ -592,11 +631,23 @@ class _Reader:
                 "",
             )
         resource = self.resource()
+        from .tenants import read_dynamic_settings  # imports this module
+
+        dynamic = read_dynamic_settings(self)
+        # The parse-time envelope (cheap checks first): what at least one issuer accepts.
+        # A resolver may return any supported algorithm and the token types it is allowed.
+        profiles = [*issuers.values(), *(t.base for t in self.templates)]
+        algorithms = frozenset().union(*(i.algorithms for i in profiles))
+        token_types: frozenset[str | None] = frozenset().union(*(i.token_types for i in profiles))
+        if dynamic["issuer_resolver"] is not None:
+            from .tenants import RESOLVER_TOKEN_TYPES
+
+            algorithms, token_types = SUPPORTED_ALGORITHMS, token_types | RESOLVER_TOKEN_TYPES
         sender = self.sender_constraint()
         config = Config(
             issuers=issuers,
-            algorithms=frozenset().union(*(i.algorithms for i in issuers.values())),
-            token_types=frozenset().union(*(i.token_types for i in issuers.values())),
+            algorithms=algorithms,
+            token_types=token_types,
             realm=realm,
             leeway=leeway,
             token_methods=frozenset(methods),
@@ -624,6 +675,8 @@ class _Reader:
             resource_metadata=self.resource_metadata(sender["mtls_cert_meta_key"] is not None),
             **self.dpop(resource),
             **sender,
+            issuer_templates=self.templates,
+            **dynamic,
         )
         if config.fapi2:
             from .fapi import fapi2_violations  # imports this module

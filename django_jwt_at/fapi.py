@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .conf import Config
+from .conf import Config, IssuerConfig
 
 #: Section 5.4.1: "use PS256, ES256, or EdDSA (using the Ed25519 variant) algorithms".
 FAPI2_ALGORITHMS = frozenset({"PS256", "ES256", "EdDSA"})
@@ -43,13 +43,35 @@ def _is_http(url: str | None) -> bool:
     return url is not None and urlsplit(url).scheme.lower() == "http"
 
 
+def _algorithm_violations(issuer: IssuerConfig) -> list[tuple[str, str]]:
+    if bad := _sorted_outside(issuer.algorithms):
+        return [(f"FAPI 2.0: JWT_AT_ISSUERS[{issuer.issuer!r}]['ALGORITHMS'] allows {bad}.", _ALGORITHMS_HINT)]
+    return []
+
+
+def _tls_violations(issuer: IssuerConfig) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if _is_http(issuer.issuer):
+        found.append((f"FAPI 2.0: the issuer {issuer.issuer!r} is not an https URL.", _TLS_HINT))
+    if _is_http(issuer.jwks_uri):
+        found.append((f"FAPI 2.0: the JWKS_URI of issuer {issuer.issuer!r} is not an https URL.", _TLS_HINT))
+    return found
+
+
+def issuer_violations(issuer: IssuerConfig) -> list[tuple[str, str]]:
+    """``(message, hint)`` for every option of one issuer that the FAPI 2.0 Security Profile
+    does not allow; for the options ``JWT_AT_ISSUER_RESOLVER`` returns, which are checked
+    when they are used (the entries of ``JWT_AT_ISSUERS`` are in :func:`fapi2_violations`)."""
+    return _algorithm_violations(issuer) + _tls_violations(issuer)
+
+
 def fapi2_violations(config: Config) -> list[tuple[str, str]]:
     """``(message, hint)`` for every setting of ``config`` that the FAPI 2.0 Security
     Profile does not allow a resource server, in a stable order; empty when none."""
     found: list[tuple[str, str]] = []
-    for issuer in config.issuers.values():
-        if bad := _sorted_outside(issuer.algorithms):
-            found.append((f"FAPI 2.0: JWT_AT_ISSUERS[{issuer.issuer!r}]['ALGORITHMS'] allows {bad}.", _ALGORITHMS_HINT))
+    issuers = [*config.issuers.values(), *(template.base for template in config.issuer_templates)]
+    for issuer in issuers:
+        found += _algorithm_violations(issuer)
     if bad := _sorted_outside(config.dpop_algorithms):
         found.append((f"FAPI 2.0: JWT_AT_DPOP_ALGORITHMS allows {bad}.", _ALGORITHMS_HINT))
 
@@ -107,11 +129,8 @@ def fapi2_violations(config: Config) -> list[tuple[str, str]]:
             )
         )
 
-    for issuer in config.issuers.values():
-        if _is_http(issuer.issuer):
-            found.append((f"FAPI 2.0: the issuer {issuer.issuer!r} is not an https URL.", _TLS_HINT))
-        if _is_http(issuer.jwks_uri):
-            found.append((f"FAPI 2.0: the JWKS_URI of issuer {issuer.issuer!r} is not an https URL.", _TLS_HINT))
+    for issuer in issuers:
+        found += _tls_violations(issuer)
     if _is_http(config.resource):
         found.append(("FAPI 2.0: JWT_AT_RESOURCE is not an https URL.", _TLS_HINT))
     if _is_http(config.dpop_origin) and not _is_http(config.resource):

@@ -35,6 +35,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ from .discovery import check_metadata, discover, metadata_urls
 from .errors import KeySetUnavailable
 from .fetch import Document, FetchError, fetch_json, parse_document
 from .keys import UnusableKey, VerificationKey, load_jwk
+from .tenants import AdmissionWindow, dynamic_issuers
 
 logger = logging.getLogger(__name__)
 
@@ -592,10 +594,21 @@ class _InstalledKeys(IssuerKeys):
 
 
 class KeySetRegistry:
-    """Key-set state of every configured issuer in this process."""
+    """Key-set state of every configured issuer in this process.
+
+    The issuers trusted at run time (issuer templates and ``JWT_AT_ISSUER_RESOLVER``, see
+    :mod:`django_jwt_at.tenants`) are bounded: at most ``JWT_AT_MAX_DYNAMIC_ISSUERS`` of
+    them keep a key set (the least recently used leave, those that never obtained one
+    first), and one whose keys are in neither this process nor the shared cache is fetched
+    only within ``JWT_AT_NEW_ISSUERS_PER_MINUTE``; past it, KeySetUnavailable (503). So a
+    flood of tokens naming random tenants costs at most that many fetches a minute, and the
+    tenants already known are served as before.
+    """
 
     def __init__(self) -> None:
         self._issuers: dict[str, IssuerKeys] = {}
+        self._dynamic: OrderedDict[str, IssuerKeys] = OrderedDict()  # least recently used first
+        self._admission = AdmissionWindow()
         self._installed: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -612,7 +625,58 @@ class KeySetRegistry:
 
     def current(self, issuer: IssuerConfig) -> KeySet | None:
         """The key set of ``issuer`` held in this process now, if any; never fetches."""
+        if issuer.dynamic:
+            state = self._dynamic.get(issuer.issuer)
+            return state.key_set if state is not None and (state.issuer is issuer or state.issuer == issuer) else None
         return self._state(issuer).key_set
+
+    def _dynamic_state(self, issuer: IssuerConfig, config: Config) -> IssuerKeys:
+        """The state of an issuer trusted at run time, created within the bounds (see the
+        class docstring). Raises InvalidToken when the issuer is no longer trusted (RFC
+        8725 §3.8: nothing is fetched for it) and KeySetUnavailable past the admissions."""
+        now = clock.now()
+        dynamic_issuers.check(issuer, config, now)
+        name = issuer.issuer
+        state = self._dynamic.get(name)
+        if state is not None and (state.issuer is issuer or state.issuer == issuer):
+            with self._lock:  # _evict iterates: no reordering meanwhile
+                if name in self._dynamic:  # else evicted meanwhile: it still serves this request
+                    self._dynamic.move_to_end(name)
+            return state
+        state = self._new_state(issuer)
+        if state.key_set is None:
+            # A set another process fetched (or one this process had before it was evicted)
+            # costs no fetch, hence no admission.
+            state.key_set = state.cached(config)
+        with self._lock:
+            current = self._dynamic.get(name)
+            if current is not None and current.issuer == issuer:
+                return current  # created by another thread meanwhile: one admission for all
+            if state.key_set is None:
+                wait = self._admission.admit(config.new_issuers_per_minute, now)
+                if wait:
+                    raise KeySetUnavailable(retry_after=wait)
+            self._dynamic.pop(name, None)
+            while len(self._dynamic) >= config.max_dynamic_issuers:
+                self._evict()
+            self._dynamic[name] = state
+        return state
+
+    def _evict(self) -> None:
+        # States that never obtained a key set (tokens naming unknown tenants) leave first,
+        # so that such a flood does not push out the key sets of tenants in use.
+        for name, state in self._dynamic.items():
+            if state.key_set is None:
+                del self._dynamic[name]
+                return
+        self._dynamic.popitem(last=False)
+
+    def _peek(self, issuer: IssuerConfig) -> IssuerKeys:
+        """The state of ``issuer`` without creating a kept one for a dynamic issuer."""
+        if not issuer.dynamic:
+            return self._state(issuer)
+        state = self._dynamic.get(issuer.issuer)
+        return state if state is not None and state.issuer == issuer else self._new_state(issuer)
 
     def _new_state(self, issuer: IssuerConfig) -> IssuerKeys:
         text = self._installed.get(issuer.issuer)
@@ -641,31 +705,45 @@ class KeySetRegistry:
         with self._lock:
             self._installed[issuer] = text
             self._issuers.pop(issuer, None)
+            self._dynamic.pop(issuer, None)
 
     def uninstall(self, issuer: str) -> None:
         """Undo :meth:`install`: the issuer's key set is fetched again from then on."""
         with self._lock:
             self._installed.pop(issuer, None)
             self._issuers.pop(issuer, None)
+            self._dynamic.pop(issuer, None)
 
     def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
-        """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`."""
-        return self._state(issuer).find(kid, alg, config)
+        """Keys of ``issuer`` for (kid, alg), fetching as needed; see :class:`IssuerKeys`.
+
+        For an issuer trusted at run time, also raises InvalidToken when it is no longer
+        trusted and KeySetUnavailable when it is new and past ``JWT_AT_NEW_ISSUERS_PER_MINUTE``.
+        """
+        state = self._dynamic_state(issuer, config) if issuer.dynamic else self._state(issuer)
+        return state.find(kid, alg, config)
 
     def cached(self, issuer: IssuerConfig, config: Config) -> KeySet | None:
         """The fresh key set of ``issuer`` held in this process or the shared cache, without
         any network I/O (for ``manage.py jwt_at_inspect``); see :meth:`IssuerKeys.cached`."""
-        return self._state(issuer).cached(config)
+        return self._peek(issuer).cached(config)
 
     def status(self, issuer: IssuerConfig, config: Config, *, refresh: bool = False) -> KeySetStatus:
         """Describe the shared-cache key set of ``issuer``; see :meth:`IssuerKeys.status`."""
-        return self._state(issuer).status(config, refresh=refresh)
+        return self._peek(issuer).status(config, refresh=refresh)
+
+    def dynamic_issuers(self) -> list[str]:
+        """The issuers trusted at run time whose key-set state this process keeps, least
+        recently used first."""
+        return list(self._dynamic)
 
     def clear(self) -> None:
         """Forget every key set held in this process (the Django cache is left alone)."""
         global _unsigned_warned
         with self._lock:
             self._issuers.clear()
+            self._dynamic.clear()
+            self._admission.clear()
             _cache_down_until.clear()
             shared_cache.forget()
             _unsigned_warned = False

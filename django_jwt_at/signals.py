@@ -8,7 +8,8 @@ request carrying it, was refused. Each refusal has a stable reason code derived 
 
 Neither the signals nor the log records ever carry the raw token; a rejection carries no
 claim either, and its ``issuer`` is set only when it is an issuer of ``JWT_AT_ISSUERS``
-(never a string read from an untrusted token). The ``request`` they carry still holds the
+or one this process trusts at run time (never a string read from an untrusted token); its
+``tenant`` is the tenant of such an issuer of an issuer template, else None. The ``request`` they carry still holds the
 credentials in its headers: receivers must not log those.
 
 Receivers of ``access_token_rejected`` cannot change the outcome: the signal is sent with
@@ -30,16 +31,18 @@ from django.dispatch import Signal
 
 from .conf import get_config
 from .errors import Description, ProtocolError
+from .tenants import dynamic_issuers
 from .tokens import AccessToken
 
 #: ``sender`` = the authentication class; kwargs ``request``, ``token`` (the validated
-#: :class:`~django_jwt_at.tokens.AccessToken`), ``issuer`` (its configured issuer).
+#: :class:`~django_jwt_at.tokens.AccessToken`), ``issuer`` (its configured issuer) and
+#: ``tenant`` (its tenant, :attr:`AccessToken.tenant <django_jwt_at.tokens.AccessToken.tenant>`).
 access_token_validated = Signal()
 
 #: ``sender`` = the authentication or permission class that refused; kwargs ``request``,
-#: ``reason`` (a code of :data:`REASON_CODES`), ``issuer`` (a configured issuer or None),
-#: ``error`` (the RFC 6750 / RFC 9470 error code, e.g. ``"invalid_token"``) and ``status``
-#: (the HTTP status of the response).
+#: ``reason`` (a code of :data:`REASON_CODES`), ``issuer`` (a trusted issuer or None),
+#: ``tenant`` (the tenant of that issuer, or None), ``error`` (the RFC 6750 / RFC 9470
+#: error code, e.g. ``"invalid_token"``) and ``status`` (the HTTP status of the response).
 access_token_rejected = Signal()
 
 logger = logging.getLogger("django_jwt_at")
@@ -102,22 +105,25 @@ def reason_code(error: ProtocolError) -> str:
 def token_validated(sender: type, request: Any, token: AccessToken) -> None:
     """Log and send ``access_token_validated`` for ``token`` (exceptions of receivers
     propagate: fail closed)."""
+    tenant = token.tenant
     if logger.isEnabledFor(logging.INFO):
         logger.info(
             "Access token validated (issuer %s)",
             token.issuer,
-            extra={"reason": "validated", "issuer": token.issuer},
+            extra={"reason": "validated", "issuer": token.issuer, "tenant": tenant},
         )
-    access_token_validated.send(sender, request=request, token=token, issuer=token.issuer)
+    access_token_validated.send(sender, request=request, token=token, issuer=token.issuer, tenant=tenant)
 
 
 def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str | None = None) -> None:
     """Log and send ``access_token_rejected`` for ``error``. ``issuer`` (or
-    ``error.issuer``) is passed on only when it is a configured issuer. Receivers that
-    raise do not change the outcome."""
+    ``error.issuer``) is passed on only when it is a configured issuer or one this process
+    trusts at run time, with its tenant. Receivers that raise do not change the outcome."""
     issuer = issuer or error.issuer
+    tenant: str | None = None
     if issuer is not None and issuer not in get_config().issuers:
-        issuer = None
+        known = dynamic_issuers.known(issuer)
+        issuer, tenant = (issuer, known.tenant) if known is not None else (None, None)
     code, level = _REASONS.get(error.description, (UNSPECIFIED, logging.WARNING))
     if logger.isEnabledFor(level):
         logger.log(
@@ -126,8 +132,8 @@ def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str
             code,
             error.status,
             error.code or "no error code",
-            extra={"reason": code, "issuer": issuer, "error": error.code, "status": error.status},
+            extra={"reason": code, "issuer": issuer, "tenant": tenant, "error": error.code, "status": error.status},
         )
     access_token_rejected.send_robust(
-        sender, request=request, reason=code, issuer=issuer, error=error.code, status=error.status
+        sender, request=request, reason=code, issuer=issuer, tenant=tenant, error=error.code, status=error.status
     )

@@ -49,8 +49,16 @@ class AccessToken:
 
     @property
     def issuer(self) -> str:
-        """``iss``: the configured issuer identifier it matched exactly."""
+        """``iss``: the configured issuer identifier it matched exactly, or the issuer of a
+        tenant of an issuer template, or one the issuer resolver trusts."""
         return self._issuer.issuer
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant of the issuer: the value of the ``{tenant}`` placeholder of the issuer
+        template ``iss`` matched (:doc:`/multi-tenant`); None for an issuer configured by its
+        exact identifier or trusted by ``JWT_AT_ISSUER_RESOLVER``."""
+        return self._issuer.tenant
 
     @property
     def subject(self) -> str:

@@ -19,6 +19,7 @@ from .errors import Description, InvalidToken, ProtocolError
 from .jwks import KeySetRegistry
 from .jws import CompactJWS, frozen_object, parse_compact
 from .keys import VerificationKey
+from .tenants import dynamic_issuers
 from .token_cache import VerifiedTokenCache
 from .tokens import AccessToken
 
@@ -86,7 +87,11 @@ def validate_access_token(
     if cache is not None and config.token_cache_size:
         digest = cache.digest(raw)
         cached = cache.get(digest, config=config, key_sets=key_sets, now=now)
-        if cached is not None:
+        # A tenant the TENANTS callable (or the resolver) stopped trusting is refused
+        # within JWT_AT_DYNAMIC_ISSUER_TTL, remembered tokens included.
+        if cached is not None and (
+            not cached._issuer.dynamic or dynamic_issuers.still_trusted(cached._issuer, config, now)
+        ):
             return cached
     jws = parse_compact(raw, config.limits, config.token_types)
     header = jws.header
@@ -98,6 +103,9 @@ def validate_access_token(
     # before anything is fetched (C-8414-04: no discovery from an untrusted iss).
     issuer_value = claims.get("iss")
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
+    if issuer is None and isinstance(issuer_value, str) and (config.issuer_templates or config.issuer_resolver):
+        # An issuer template or the resolver (docs/multi-tenant.rst), still before any fetch.
+        issuer = dynamic_issuers.resolve(issuer_value, config, now)
     if issuer is None:
         raise _invalid(Description.ISS, "issuer")
     try:

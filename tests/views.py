@@ -148,6 +148,7 @@ class WhoAmIView(APIView):
         fields = [
             "claims",
             "issuer",
+            "tenant",
             "subject",
             "client_id",
             "audience",
