@@ -1,6 +1,6 @@
 """The only writer of error responses: ``WWW-Authenticate`` values, headers and bodies.
 
-Canonical form (conformance spec §0.3, choices A-04, A-05): one field; the ``Bearer``
+Canonical form (Design decisions: dpop modes, challenge format): one field; the ``Bearer``
 challenge first and the ``DPoP`` challenge second, each present as the DPoP mode says
 (``off``: Bearer only, ``optional``: both, ``required``: DPoP only). A ``use_dpop_nonce``
 answer is the DPoP challenge alone, as in the RFC 9449 §9 example. Parameters are
@@ -10,7 +10,7 @@ error parameters because clients that find parameters with an unanchored search 
 otherwise read a ``scope=`` inside an ``error_uri`` as the scope. ``realm`` is always on
 the Bearer challenge and ``algs`` on the DPoP one, so neither is ever bare (RFC 6750 §3).
 Error information goes on the challenge of the scheme the request used (RFC 9449 §7.2);
-``resource_metadata`` on every challenge when configured (RFC 9728 §5.1, choice A-27).
+``resource_metadata`` on every challenge when configured (RFC 9728 §5.1, Design decisions: resource metadata).
 """
 
 from __future__ import annotations
@@ -125,9 +125,10 @@ _GENERIC_DETAIL = {
 
 
 def error_headers(config: Config, error: ProtocolError, context: ChallengeContext | None = None) -> dict[str, str]:
-    """The response headers for ``error``: the challenges, or ``Retry-After`` for a 503
-    (choice A-11: no challenge, the token may be fine). ``use_dpop_nonce`` also carries
-    the one ``DPoP-Nonce`` header and ``Cache-Control: no-store`` (RFC 9449 §8, §9)."""
+    """The response headers for ``error``: the challenges, or ``Retry-After`` for a 503 (no
+    challenge, the token may be fine: Design decisions, keys unavailable).
+    ``use_dpop_nonce`` also carries the one ``DPoP-Nonce`` header and
+    ``Cache-Control: no-store`` (RFC 9449 §8, §9)."""
     if isinstance(error, KeySetUnavailable):
         return {"Retry-After": str(error.retry_after)}
     headers = {"WWW-Authenticate": www_authenticate(config, error, context or ChallengeContext(config.dpop_mode))}
@@ -142,7 +143,7 @@ def nonce_headers(nonce: str) -> dict[str, str]:
 
 
 def error_body(config: Config, error: ProtocolError) -> dict[str, str]:
-    """The JSON body for ``error`` (choice A-31b): ``{"detail": ..., "error": ...}``, or
+    """The JSON body for ``error`` (Design decisions: error body): ``{"detail": ..., "error": ...}``, or
     DRF's usual ``{"detail": ...}`` when there is no error code (no credentials)."""
     text = error.description.value
     if not error.code:

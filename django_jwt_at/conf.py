@@ -175,10 +175,10 @@ class Config:
     dpop_algorithms: tuple[str, ...] = ("ES256", "PS256")  # proof algorithms, in `algs` order
     dpop_iat_window: tuple[int, int] = (60, 10)  # seconds a proof's iat may lie in the past, future
     dpop_origin: str | None = None  # normalised external origin that htu is checked against
-    dpop_nonce: bool = False  # RS-provided nonces (RFC 9449 §9, choice A-21)
+    dpop_nonce: bool = False  # RS-provided nonces (RFC 9449 §9, Design decisions: dpop nonces)
     dpop_nonce_lifetime: int = 300
     dpop_nonce_key: bytes = field(default=b"", repr=False)
-    dpop_accept_bound_as_bearer: bool = False  # "off" mode only (choice A-04)
+    dpop_accept_bound_as_bearer: bool = False  # "off" mode only (Design decisions: dpop modes)
     # Certificate-bound tokens (RFC 8705 §3): the header a trusted proxy forwards the client
     # certificate in, its WSGI environ key ("HTTP_CLIENT_CERT"), and its format.
     mtls_cert_header: str | None = None

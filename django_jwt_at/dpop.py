@@ -32,7 +32,7 @@ from .tokens import AccessToken
 
 logger = logging.getLogger(__name__)
 
-#: RFC 9449 §11.1: "reject unnecessarily large jti" (choice A-20).
+#: RFC 9449 §11.1: "reject unnecessarily large jti" (Design decisions: dpop replay).
 MAX_JTI_LENGTH = 256
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -66,7 +66,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 
 def normalize_htu(url: str) -> str | None:
-    """``url`` without query and fragment, normalised for comparison (choice A-19), or
+    """``url`` without query and fragment, normalised for comparison (Design decisions: dpop htu), or
     None when it is not an absolute http(s) URL.
 
     Scheme and host lower-cased, default port removed, an empty path made ``/``
@@ -111,7 +111,7 @@ class DPoPProof:
 
 def _is_dpop_jwt(typ: object) -> bool:
     # RFC 9449 §4.2 and RFC 7515 §4.1.9: a media type, compared case-insensitively, with
-    # or without "application/" (choice A-19).
+    # or without "application/" (Design decisions: dpop htu).
     return isinstance(typ, str) and typ.lower() in ("dpop+jwt", "application/dpop+jwt")
 
 
@@ -204,7 +204,7 @@ def check_binding(token: AccessToken, proof: DPoPProof) -> None:
 
 def remember_proof(proof: DPoPProof, config: Config) -> None:
     """Record the proof's jti for as long as its ``iat`` could be accepted; raise
-    InvalidDPoPProof when it was seen before (RFC 9449 §11.1, choice A-20).
+    InvalidDPoPProof when it was seen before (RFC 9449 §11.1, Design decisions: dpop replay).
 
     The record lives in the Django cache ``JWT_AT_CACHE`` under SHA-256(jkt || jti), so
     every process sharing that cache sees it; ``cache.add`` is atomic on Redis and
@@ -228,7 +228,7 @@ def remember_proof(proof: DPoPProof, config: Config) -> None:
 
 def issue_nonce(config: Config, now: float) -> str:
     """A fresh nonce: time, 128 random bits and a MAC over both under the nonce key
-    (choice A-21), so any instance with the same secret can check it statelessly."""
+    (Design decisions: dpop nonces), so any instance with the same secret can check it statelessly."""
     body = int(now).to_bytes(_NONCE_TS, "big", signed=True) + os.urandom(_NONCE_RANDOM)
     mac = hmac.new(config.dpop_nonce_key, body, hashlib.sha256).digest()[:_NONCE_MAC]
     return _b64url(body + mac)

@@ -94,7 +94,7 @@ class InvalidToken(ProtocolError):
 
 class InvalidDPoPProof(ProtocolError):
     """RFC 9449 §7.1 ``invalid_dpop_proof`` on the DPoP challenge: a proof that is missing
-    (choice A-17) or fails an RFC 9449 §4.3 check; 401 (choice A-18)."""
+    or fails an RFC 9449 §4.3 check; 401 (Design decisions: invalid dpop proof)."""
 
     code = "invalid_dpop_proof"
     status = 401
@@ -118,7 +118,7 @@ class InsufficientScope(ProtocolError):
     """RFC 6750 §3.1 ``insufficient_scope`` (403).
 
     ``scope`` lists the scopes the resource requires; empty for role, group and
-    entitlement failures, where no scope would help (choice A-14).
+    entitlement failures, where no scope would help (Design decisions: roles).
     """
 
     code = "insufficient_scope"
@@ -130,10 +130,10 @@ class InsufficientScope(ProtocolError):
 
 
 class InsufficientUserAuthentication(ProtocolError):
-    """RFC 9470 §3 ``insufficient_user_authentication`` (401, choice A-03).
+    """RFC 9470 §3 ``insufficient_user_authentication`` (401, Design decisions: step up status).
 
     ``acr_values`` and ``max_age`` say what a new token needs; ``scope`` is set when the
-    token also lacks scopes (choice A-23), so that one challenge says everything.
+    token also lacks scopes (Design decisions: step up rules), so that one challenge says everything.
     """
 
     code = "insufficient_user_authentication"
@@ -175,7 +175,7 @@ class AuthenticationRequired(ProtocolError):
 
 
 class KeySetUnavailable(ProtocolError):
-    """The issuer's keys cannot be obtained and nothing usable is cached (choice A-11).
+    """The issuer's keys cannot be obtained and nothing usable is cached (Design decisions: keys unavailable).
 
     Answered with 503 and ``Retry-After``, never 401: the token may well be valid.
     """

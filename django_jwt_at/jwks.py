@@ -5,16 +5,16 @@ document and the issuer's metadata (RFC 8414 / OIDC Discovery) also go to the Dj
 named by ``JWT_AT_CACHE``, so that processes sharing that cache fetch once per lifetime.
 
 - Lifetime: the response's Cache-Control max-age clamped to [JWT_AT_JWKS_MIN_TTL,
-  JWT_AT_JWKS_MAX_TTL], JWT_AT_JWKS_DEFAULT_TTL without one (choice A-35).
+  JWT_AT_JWKS_MAX_TTL], JWT_AT_JWKS_DEFAULT_TTL without one (Design decisions: jwks refresh).
 - One fetch at a time per document: in a process, other threads wait for its result; across
   processes, a short lock in the shared cache makes the others poll the cache for the
   document for up to JWT_AT_HTTP_TIMEOUT, then fetch themselves if it never came.
 - Unknown kid: one refetch, then at most one per JWT_AT_JWKS_REFRESH_COOLDOWN, counted from
-  the previous refetch an unknown kid caused (choice A-35), so rotation is seen at once and
-  a flood of random kids cannot make us hammer the issuer (C-8414-06, C-8414-07).
+  the previous refetch an unknown kid caused (Design decisions: jwks refresh), so rotation is seen at once and
+  a flood of random kids cannot make us hammer the issuer.
 - Failure: the last good key set (and jwks_uri) stays in use up to JWT_AT_JWKS_MAX_STALE past
   its lifetime; with nothing usable, :class:`~django_jwt_at.errors.KeySetUnavailable` (503,
-  choice A-11). Retries back off from ``FAILURE_BACKOFF`` seconds, doubling up to the
+  Design decisions: keys unavailable). Retries back off from ``FAILURE_BACKOFF`` seconds, doubling up to the
   cooldown; one log record at WARNING (ERROR for unusable metadata) per failure burst.
 - A failing shared cache is bypassed for ``CACHE_RETRY`` seconds: validation goes on from
   process memory and direct fetches.
@@ -24,7 +24,7 @@ named by ``JWT_AT_CACHE``, so that processes sharing that cache fetch once per l
   than JWT_AT_JWKS_MAX_TTL (plus JWT_AT_JWKS_MAX_STALE while the issuer fails).
 
 Keys are looked up by (issuer, kid, alg): a kid published by one issuer never verifies a
-token of another (RFC 8725 §3.8, C-8414-14).
+token of another (RFC 8725 §3.8).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def build_key_set(issuer: IssuerConfig, document: Document, fetched_at: float, e
             prepared = load_jwk(jwk, issuer.algorithms, max_rsa_bits=issuer.max_rsa_bits)
         except UnusableKey as exc:
             kid = jwk.get("kid") if isinstance(jwk, dict) else None
-            # A published private key is compromised: anyone could sign with it (C-8414-13).
+            # A published private key is compromised: anyone could sign with it.
             logger.log(
                 logging.ERROR if exc.private else logging.WARNING,
                 "Dropped key kid=%r of issuer %s: %s",
@@ -368,7 +368,7 @@ class IssuerKeys:
     def _unavailable(self, config: Config, now: float, current: KeySet | None, *, forced: bool) -> KeySet:
         """Stale-if-error: the last good set (ours, or another process's from the shared
         cache) serves up to max-stale past its lifetime. A refresh for an unknown kid that
-        fails is a 503, not a 401: the key may exist (choice A-11)."""
+        fails is a 503, not a 401: the key may exist (Design decisions: keys unavailable)."""
         if current is None:
             uri = self.issuer.jwks_uri or (self.metadata.jwks_uri if self.metadata else None)
             current = self._shared_key_set(config, uri, now, stale=True) if uri else None

@@ -212,7 +212,7 @@ def rsa_public_numbers(jwk: Mapping[str, Any], max_bits: int) -> rsa.RSAPublicNu
 
 
 def _algorithms_for(jwk: Mapping[str, Any], family: Collection[str], allowed: Collection[str]) -> list[str]:
-    """Choice A-30: a key with ``alg`` serves exactly that algorithm; without, every allowed
+    """Design decisions, key algorithms: a key with ``alg`` serves exactly that algorithm; without, every allowed
     algorithm of its family."""
     alg = jwk.get("alg")
     if alg is None:

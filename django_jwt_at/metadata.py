@@ -117,7 +117,7 @@ on_config_change(_scopes_cache.clear)
 def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]:
     """The metadata document (RFC 9728 §2) of the configured resource.
 
-    Parameters with no value are omitted (RFC 9728 §3.2, choice A-28), except
+    Parameters with no value are omitted (RFC 9728 §3.2, Design decisions: resource metadata), except
     ``bearer_methods_supported: []`` when no Bearer method is accepted (DPoP
     ``required``). The DPoP parameters follow ``JWT_AT_DPOP``; a view's own mode is not
     reflected. ``tls_client_certificate_bound_access_tokens`` is true when
@@ -135,7 +135,7 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
     bearer = config.dpop_mode != "required"
     document["bearer_methods_supported"] = [m for m in _METHOD_ORDER if bearer and m in config.token_methods]
     if config.dpop_mode != "off":
-        # The same list as the algs of the DPoP challenge (RFC 9449 §7.1, C-9728-04).
+        # The same list as the algs of the DPoP challenge (RFC 9449 §7.1).
         document["dpop_signing_alg_values_supported"] = list(config.dpop_algorithms)
     if config.dpop_mode == "required":
         document["dpop_bound_access_tokens_required"] = True

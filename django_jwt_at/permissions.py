@@ -80,8 +80,8 @@ def _evaluate_object(permission: Any, request: Request, view: Any, obj: Any) -> 
 def _without_token(request: Request) -> Any:
     """The denial for a request that carries no access token of ours.
 
-    Nobody authenticated it: 401 with the Bearer challenge, whatever DRF lists first
-    (C-DRF-02). Another authenticator did (a session, say): DRF's usual 403 applies.
+    Nobody authenticated it: 401 with the Bearer challenge, whatever DRF lists first.
+    Another authenticator did (a session, say): DRF's usual 403 applies.
     """
     if getattr(request, "successful_authenticator", None) is not None:
         return _DENIED
@@ -188,7 +188,7 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
 
     def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
         """The scopes this permission requires for the request, for challenges that name
-        every scope an endpoint requires (choice A-13)."""
+        every scope an endpoint requires (Design decisions: scope parameter)."""
         return ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -227,7 +227,7 @@ class TokenRequirementPermission(AccessTokenPermission):
 
 class HasScope(TokenRequirementPermission):
     """Every one of ``scopes`` must be granted; failure: 403 ``insufficient_scope`` with
-    ``scope`` naming all of them in the order given (choice A-13)."""
+    ``scope`` naming all of them in the order given (Design decisions: scope parameter)."""
 
     scopes: ClassVar[Iterable[str]] = ()
     _any_of: ClassVar[bool] = False
@@ -251,7 +251,7 @@ class HasScope(TokenRequirementPermission):
 
 
 class HasAnyScope(HasScope):
-    """At least one of ``scopes`` must be granted; failure names the first (choice A-13)."""
+    """At least one of ``scopes`` must be granted; failure names the first (Design decisions: scope parameter)."""
 
     _any_of = True
 
@@ -260,7 +260,7 @@ class HasRole(TokenRequirementPermission):
     """The roles claim must contain every one of ``roles``: ``roles`` (RFC 9068 §2.2.3.1)
     or the issuer profile's ``ROLES_CLAIM``, unless ``claim`` names another (e.g.
     ``"groups"``, ``"entitlements"`` or a dotted path). Failure: 403
-    ``insufficient_scope`` without a ``scope`` parameter (choice A-14)."""
+    ``insufficient_scope`` without a ``scope`` parameter (Design decisions: roles)."""
 
     roles: ClassVar[Iterable[str]] = ()
     claim: str | None = None
@@ -284,7 +284,7 @@ class StepUpRequired(TokenRequirementPermission):
     """RFC 9470 step-up: ``acr`` must be one of ``acr_values`` and/or the user must have
     authenticated within ``max_age`` seconds. Failure: 401
     ``insufficient_user_authentication`` with ``acr_values`` and/or ``max_age``, so the
-    client can send the user back to the authorization server and retry (choice A-03)."""
+    client can send the user back to the authorization server and retry (Design decisions: step up status)."""
 
     acr_values: ClassVar[Iterable[str]] = ()
     max_age: ClassVar[int | None] = None
@@ -391,7 +391,7 @@ class _Composite(AccessTokenPermission):
 class AllOf(_Composite):
     """Every operand must grant; the errors of those that do not are combined into one
     challenge (:func:`~django_jwt_at.requirements.combine`) whose ``scope`` names every
-    scope the operands require, met or not (choice A-13)."""
+    scope the operands require, met or not (Design decisions: scope parameter)."""
 
     def evaluate(self, request: Request, view: Any) -> Any:
         operands = [_instance(op) for op in self.operands]
@@ -423,7 +423,7 @@ class AllOf(_Composite):
 
 
 class AnyOf(_Composite):
-    """One operand must grant; otherwise the first operand's denial stands (choice A-13)."""
+    """One operand must grant; otherwise the first operand's denial stands (Design decisions: scope parameter)."""
 
     def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
         """Those of the first operand, whose denial stands when none grants."""
