@@ -64,7 +64,7 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         ``django_jwt_at.errors.InvalidToken``, so the client gets a 401 ``invalid_token``
         (RFC 8725 §3.8).
         """
-        mapping = self.user_mapping_class or get_config().user_mapping
+        mapping = self.user_mapping_class or get_config().user_mapping_class
         return mapping().get_user(token)
 
     def authenticate_header(self, request: Request) -> str:

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 from django.utils.module_loading import import_string
 
 from .conf import AT_JWT, TEMPLATE_OPTIONS, Config, IssuerConfig, _Reader, on_config_change, url_problem
+from .conf.issuers import IssuerSettings
 from .errors import Description, InvalidToken, KeySetUnavailable
 from .fapi import issuer_violations
 from .users import ISSUER_MAX_LENGTH, ModelUserMapping
@@ -158,7 +159,7 @@ def _import_callable(path: object) -> Callable[..., Any] | None:
     return found if callable(found) else None
 
 
-def _read_template(reader: _Reader, key: str, options: object, max_rsa_bits: int) -> IssuerTemplate | None:
+def _read_template(reader: IssuerSettings, key: str, options: object, max_rsa_bits: int) -> IssuerTemplate | None:
     if not isinstance(options, Mapping):
         reader.problem("E006", f"JWT_AT_ISSUERS[{key!r}] must be a dict of options.", "")
         return None
@@ -236,7 +237,7 @@ def _overlap(a: IssuerTemplate, b: IssuerTemplate) -> bool:
     return True
 
 
-def read_templates(reader: _Reader, raw: Mapping[Any, Any], max_rsa_bits: int) -> tuple[IssuerTemplate, ...]:
+def read_templates(reader: IssuerSettings, raw: Mapping[Any, Any], max_rsa_bits: int) -> tuple[IssuerTemplate, ...]:
     """The issuer templates among the entries ``raw`` of ``JWT_AT_ISSUERS`` (E046-E048,
     and the checks of any issuer entry)."""
     templates = [t for key, options in raw.items() if (t := _read_template(reader, key, options, max_rsa_bits))]
@@ -250,7 +251,7 @@ def read_templates(reader: _Reader, raw: Mapping[Any, Any], max_rsa_bits: int) -
     return tuple(templates)
 
 
-def read_dynamic_settings(reader: _Reader) -> dict[str, Any]:
+def read_dynamic_settings(reader: IssuerSettings) -> dict[str, Any]:
     """``JWT_AT_ISSUER_RESOLVER`` (E048) and the bounds on dynamic issuers (E049), as
     fields of :class:`~django_jwt_at.conf.Config`."""
     path = reader.setting("JWT_AT_ISSUER_RESOLVER")
@@ -423,7 +424,7 @@ class DynamicIssuers:
                 problems.append("TOKEN_TYPES may only contain 'at+jwt', 'JWT' and None")
             if issuer is not None and config.fapi2:
                 problems += [f"E045: {message}" for message, _ in issuer_violations(issuer)]
-            if issubclass(config.user_mapping, ModelUserMapping) and len(iss) > ISSUER_MAX_LENGTH:
+            if issubclass(config.user_mapping_class, ModelUserMapping) and len(iss) > ISSUER_MAX_LENGTH:
                 problems.append(
                     f"the model-backed user mapping stores issuers of at most {ISSUER_MAX_LENGTH} characters"
                 )

@@ -335,3 +335,17 @@ def test_readme_settings_pass_the_checks_without_a_message(settings):
     assert get_config().dpop_mode == "off"
     response = Client().get("/orders")
     assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
+
+
+def test_the_settings_reader_imports_no_user_mapping():
+    """The reader names the mapping by dotted path: importing it loads neither the user
+    mappings nor the models (no import cycle through users.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django_jwt_at.conf; "
+        "assert not {'django_jwt_at.users', 'django_jwt_at.models', 'django_jwt_at.tokens'} & set(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert get_config().user_mapping == "django_jwt_at.users.StatelessUserMapping"
