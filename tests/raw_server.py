@@ -14,27 +14,23 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+from .loopback import LoopbackListener
+
 MAX_REQUEST_HEAD = 64 * 1024
 
 
-class RawServer:
+class RawServer(LoopbackListener):
     """Answers a request for a path in :attr:`routes` with its bytes, any other path with
     :attr:`default`; counts the requests per path."""
 
     def __init__(self) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self.port: int = self._sock.getsockname()[1]
+        super().__init__("raw-server")
         self._lock = threading.Lock()
-        self._closed = threading.Event()
         self.default = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         self.routes: dict[str, bytes] = {}
         self.requests: list[str] = []  # requested paths, in order
         self.completed = 0  # responses sent in full (the client read them to the end)
-        self._thread = threading.Thread(target=self._accept, name="raw-server", daemon=True)
-        self._thread.start()
+        self.start()
 
     @property
     def origin(self) -> str:
@@ -62,19 +58,7 @@ class RawServer:
         with self._lock:
             return len(self.requests) if path is None else self.requests.count(path)
 
-    def close(self) -> None:
-        self._closed.set()
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(5)
             head = b""

@@ -23,11 +23,11 @@ from django.core.cache import caches
 from django_jwt_at import jwks
 from django_jwt_at.conf import get_config
 from django_jwt_at.errors import KeySetUnavailable
-from django_jwt_at.jwks import KeySetRegistry, cache_key, key_sets
+from django_jwt_at.jwks import cache_key, key_sets
 from django_jwt_at.validation import validate_access_token
 
 from .conftest import NOW, fx_jwks
-from .helpers import FX_AUD, FX_ISS, challenge_params, invalid_token, json_body
+from .helpers import FX_AUD, FX_ISS, challenge_params, invalid_token, json_body, subjects_from_workers
 from .redis_server import RedisServer, needs_redis, validate_worker
 from .shared_entries import read as read_entry
 
@@ -146,22 +146,7 @@ def test_cold_start_32_threads_against_failing_endpoint_cause_one_fetch_and_503s
 def test_cold_start_4_workers_x_8_threads_on_one_shared_cache_cause_exactly_one_fetch(make_token, server, keys):
     # Four registries are four workers' process memory; the locmem cache is their shared cache.
     server.route("/jwks", fx_jwks(keys), delay=0.3)
-    workers = [KeySetRegistry() for _ in range(4)]
-    barrier = threading.Barrier(32)
-    outcomes = []
-
-    def worker(registry, token):
-        barrier.wait(10)
-        try:
-            outcomes.append(validate(token, registry).subject)
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=worker, args=(workers[i % 4], make_token())) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    outcomes = subjects_from_workers(validate, [make_token() for _ in range(32)])
     assert outcomes == ["user-123"] * 32
     assert server.count("/jwks") == 1
 

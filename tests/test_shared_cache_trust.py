@@ -15,18 +15,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
 
 from django_jwt_at.conf import get_config
-from django_jwt_at.jwks import KeySetRegistry, cache_key, key_sets
+from django_jwt_at.jwks import cache_key, key_sets
 
 from . import shared_entries
 from .conftest import NOW, fx_jwks
-from .helpers import FX_ISS, FX_ISS2, invalid_token
+from .helpers import FX_ISS, FX_ISS2, invalid_token, subjects_from_workers
 from .redis_server import needs_redis, redis_server
 from .test_keysets_faults import RS8414, assert_unavailable, discovery_issuer, validate
 
@@ -340,22 +339,7 @@ def test_secret_key_rotation_cold_start_4_workers_x_8_threads_log_one_error_and_
     assert server.count("/jwks") == 1
     settings.SECRET_KEY = "the-rotated-secret-key-of-this-deployment-0123456789"
     server.route("/jwks", fx_jwks(keys), delay=0.3)  # the other threads poll the old entry meanwhile
-    workers = [KeySetRegistry() for _ in range(4)]
-    barrier = threading.Barrier(32)
-    outcomes = []
-
-    def worker(registry, token):
-        barrier.wait(10)
-        try:
-            outcomes.append(validate(token, registry).subject)
-        except Exception as exc:
-            outcomes.append(type(exc).__name__)
-
-    threads = [threading.Thread(target=worker, args=(workers[i % 4], make_token())) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    outcomes = subjects_from_workers(validate, [make_token() for _ in range(32)])
     assert outcomes == ["user-123"] * 32
     assert server.count("/jwks") == 2
     assert refusals(caplog) == [("ERROR", "shared_cache_bad_signature", FX_ISS)]

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from .loopback import LoopbackListener
+
 MAX_HEAD = 64 * 1024
 
 
@@ -95,7 +97,7 @@ def _certificates(directory: Path, hosts: list[str]) -> tuple[Path, Path, Path]:
     return ca_pem, leaf_pem, leaf_key_pem
 
 
-class TLSProxy:
+class TLSProxy(LoopbackListener):
     """CONNECT proxy on 127.0.0.1 terminating TLS for ``hosts`` and relaying to ``upstream_port``."""
 
     def __init__(self, directory: Path, hosts: list[str], upstream_port: int) -> None:
@@ -105,30 +107,14 @@ class TLSProxy:
         self.upstream_port = upstream_port
         self.connects: list[str] = []  # the authority of each CONNECT, in order
         self._lock = threading.Lock()
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self.port: int = self._sock.getsockname()[1]
-        self._closed = threading.Event()
-        threading.Thread(target=self._accept, name="tls-proxy", daemon=True).start()
+        super().__init__("tls-proxy", backlog=16)
+        self.start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def close(self) -> None:
-        self._closed.set()
-        self._sock.close()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
-
-    def _tunnel(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         try:
             request_line = _read_head(conn).split(b"\r\n", 1)[0].split(b" ")
