@@ -325,7 +325,9 @@ def test_readme_settings_pass_the_checks_without_a_message(settings):
 
     readme = _readme_settings()
     assert set(readme) == {"REST_FRAMEWORK", "JWT_AT_ISSUERS"}
-    for name in [n for n in dir(settings) if n.startswith("JWT_AT_")]:
+    from django.conf import settings as django_settings
+
+    for name in [n for n in dir(django_settings) if n.startswith("JWT_AT_")]:
         delattr(settings, name)
     for name, value in readme.items():
         setattr(settings, name, value)
