@@ -43,8 +43,7 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         config = get_config()
         token: AccessToken | None = None
         try:
-            mode = view_dpop_mode(_view(request), config)
-            token = authenticate_request(request._request, config, mode=mode)
+            token = authenticate_request(request._request, config, mode=view_dpop_mode(_view(request), config))
             if token is None:
                 return None
             user = self.get_user(token)

@@ -38,6 +38,8 @@ _CONTEXTS = {mode: tuple(ChallengeContext(mode, scheme) for scheme in (None, "Be
 _NO_TOKENS: tuple[str, ...] = ()
 _BEARER_PREFIX = "Bearer "
 _BEARER_PREFIX_LENGTH = len(_BEARER_PREFIX)
+# RFC 6750 §2.1 b64token characters, as in bearer's pattern; "=" only at the end.
+_B64TOKEN_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 
 
 class WouldBlock(Exception):
@@ -102,19 +104,21 @@ def _body_tokens(request: HttpRequest) -> Sequence[str]:
     return QueryDict(request.body, encoding=request.encoding).getlist("access_token")
 
 
-def _header_credentials(value: str | None, mode: str) -> tuple[str, str] | None:
-    """:func:`~django_jwt_at.bearer.credentials_from_header` for the view's DPoP mode.
+def _is_b64token(raw: str, max_size: int) -> bool:
+    """Whether ``raw`` is a whole b64token (``1*b64token-char *"="``) of at most
+    ``max_size`` characters: then ``"Bearer " + raw`` is what the pattern of
+    :func:`~django_jwt_at.bearer.credentials_from_header` accepts, with ``raw`` the token.
 
-    A ``Bearer`` value whose token the verified-token cache holds is answered without the
-    header pattern: that exact string passed full validation, so it is a compact JWS
-    (base64url and dots, within the size limit), which the pattern accepts as a b64token.
-    Whether the token is still valid is decided by validation, as for any other token.
+    A token the verified-token cache holds is one (it passed full validation: a compact
+    JWS within the size limit); any other is checked by two C-level scans, cheaper than
+    the pattern. A longer value takes the pattern's path, which refuses it unscanned.
     """
-    if value is not None and mode != "required" and value.startswith(_BEARER_PREFIX):
-        raw = value[_BEARER_PREFIX_LENGTH:]
-        if raw in verified_tokens:
-            return "Bearer", raw
-    return credentials_from_header(value, bearer=mode != "required", dpop=mode != "off")
+    if raw in verified_tokens:
+        return True
+    if len(raw) > max_size or not raw.isascii():
+        return False
+    characters = raw.rstrip("=")
+    return bool(characters) and not characters.encode("ascii").translate(None, _B64TOKEN_CHARACTERS)
 
 
 def view_dpop_mode(view: Any, config: Config) -> str:
@@ -148,32 +152,46 @@ def authenticate_request(
     """
     mode = mode or config.dpop_mode
     contexts = _CONTEXTS[mode]
-    setattr(request, _CONTEXT, contexts[0])
     meta = request.META
-    credentials = _header_credentials(meta.get("HTTP_AUTHORIZATION"), mode)
-    if credentials is not None and credentials[0] == "DPoP":
-        setattr(request, _CONTEXT, contexts[2])
-        if not blocking:
-            raise WouldBlock  # the proof's replay store may be a network cache
-        return _authenticate_dpop(request, credentials[1], config)
-    if mode == "required":
-        return None  # Bearer is an unsupported method here (RFC 6750 §3.1, choice A-04)
-    if not blocking and _has_form_body(request):
-        raise WouldBlock  # parsing a large body may read a file
-    query = _query_tokens(request)
-    body = _body_tokens(request)
-    if query or body:
-        selected = select_token(credentials[1] if credentials is not None else None, query, body, config.token_methods)
+    header = meta.get("HTTP_AUTHORIZATION")
+    if (
+        mode != "required"
+        and header is not None
+        and header.startswith(_BEARER_PREFIX)
+        and _is_b64token(raw := header[_BEARER_PREFIX_LENGTH:], config.limits.max_token_size)
+        and not meta.get("QUERY_STRING")
+        and not _has_form_body(request)
+        and "header" in config.token_methods
+    ):
+        # The common case, "Bearer <b64token>" and no other credentials, decided without
+        # the header pattern and select_token: the pattern would accept the value with
+        # ``raw`` as the token and, with no query string and no form body, select_token
+        # would pick it. Everything else takes the general path below.
+        pass
+    else:
+        setattr(request, _CONTEXT, contexts[0])
+        credentials = credentials_from_header(header, bearer=mode != "required", dpop=mode != "off")
+        if credentials is not None and credentials[0] == "DPoP":
+            setattr(request, _CONTEXT, contexts[2])
+            if not blocking:
+                raise WouldBlock  # the proof's replay store may be a network cache
+            return _authenticate_dpop(request, credentials[1], config)
+        if mode == "required":
+            return None  # Bearer is an unsupported method here (RFC 6750 §3.1, choice A-04)
+        if not blocking and _has_form_body(request):
+            raise WouldBlock  # parsing a large body may read a file
+        selected = select_token(
+            credentials[1] if credentials is not None else None,
+            _query_tokens(request),
+            _body_tokens(request),
+            config.token_methods,
+        )
         if selected is None:
             return None
         method, raw = selected
-    elif credentials is not None and "header" in config.token_methods:
-        method, raw = "header", credentials[1]  # what select_token gives for a header alone
-    else:
-        return None
+        if method == "query":
+            mark_query_token(request)
     setattr(request, _CONTEXT, contexts[1])
-    if method == "query":
-        mark_query_token(request)
     token = validate_access_token(
         raw,
         config=config,

@@ -96,18 +96,15 @@ def reason_code(error: ProtocolError) -> str:
 
 
 def _log_validated(token: AccessToken) -> None:
-    if logger.isEnabledFor(logging.INFO):
-        logger.info(
-            "Access token validated (issuer %s)",
-            token.issuer,
-            extra={"reason": "validated", "issuer": token.issuer},
-        )
+    issuer = token.issuer
+    logger.info("Access token validated (issuer %s)", issuer, extra={"reason": "validated", "issuer": issuer})
 
 
 def token_validated(sender: type, request: Any, token: AccessToken) -> None:
     """Log and send ``access_token_validated`` for ``token`` (exceptions of receivers
     propagate: fail closed). Costs two checks when the level is off and nobody listens."""
-    _log_validated(token)
+    if logger.isEnabledFor(logging.INFO):
+        _log_validated(token)
     # Signal.send returns at once without receivers; testing the list first also saves
     # building the call (has_listeners() would cost more than that).
     if access_token_validated.receivers:
@@ -117,7 +114,8 @@ def token_validated(sender: type, request: Any, token: AccessToken) -> None:
 async def atoken_validated(sender: type, request: Any, token: AccessToken) -> None:
     """:func:`token_validated` for an event loop: sync receivers run in a worker thread
     (Django's ``Signal.asend``), async ones on the loop; exceptions propagate."""
-    _log_validated(token)
+    if logger.isEnabledFor(logging.INFO):
+        _log_validated(token)
     if access_token_validated.receivers:
         await access_token_validated.asend(sender, request=request, token=token, issuer=token.issuer)
 
