@@ -242,7 +242,7 @@ def main() -> None:
             "RS256, one GET per request", ["contender", "µs/req", "req/s", "spread", "x AllowAny", "x simplejwt"], rows
         )
         print()
-        print("Targets (issue 6):")
+        print("Targets:")
         repeated, first_seen = median(contenders[1]), median(contenders[2])
         target("ours repeated throughput / AllowAny", allow_any / repeated, 0.9, at_most=False)
         target("ours repeated throughput / simplejwt", simplejwt / repeated, 1.2, at_most=False)
