@@ -43,7 +43,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         config = get_config()
         token: AccessToken | None = None
         try:
-            token = authenticate_request(request._request, config, mode=view_dpop_mode(_view(request), config))
+            parser_context = request.parser_context  # DRF sets it, the view in it
+            view = parser_context.get("view") if parser_context else None
+            token = authenticate_request(request._request, config, mode=view_dpop_mode(view, config))
             if token is None:
                 return None
             user = self.get_user(token)

@@ -109,12 +109,9 @@ def _is_b64token(raw: str, max_size: int) -> bool:
     ``max_size`` characters: then ``"Bearer " + raw`` is what the pattern of
     :func:`~django_jwt_at.bearer.credentials_from_header` accepts, with ``raw`` the token.
 
-    A token the verified-token cache holds is one (it passed full validation: a compact
-    JWS within the size limit); any other is checked by two C-level scans, cheaper than
-    the pattern. A longer value takes the pattern's path, which refuses it unscanned.
+    Two C-level scans, cheaper than the pattern. A longer value takes the pattern's path,
+    which refuses it unscanned.
     """
-    if raw in verified_tokens:
-        return True
     if len(raw) > max_size or not raw.isascii():
         return False
     characters = raw.rstrip("=")
@@ -158,15 +155,20 @@ def authenticate_request(
         mode != "required"
         and header is not None
         and header.startswith(_BEARER_PREFIX)
-        and _is_b64token(raw := header[_BEARER_PREFIX_LENGTH:], config.limits.max_token_size)
+        and (
+            verified_tokens.holds(raw := header[_BEARER_PREFIX_LENGTH:])
+            or _is_b64token(raw, config.limits.max_token_size)
+        )
         and not meta.get("QUERY_STRING")
-        and not _has_form_body(request)
+        and (request.method == "GET" or not _has_form_body(request))
         and "header" in config.token_methods
     ):
         # The common case, "Bearer <b64token>" and no other credentials, decided without
         # the header pattern and select_token: the pattern would accept the value with
-        # ``raw`` as the token and, with no query string and no form body, select_token
-        # would pick it. Everything else takes the general path below.
+        # ``raw`` as the token (a token the verified-token cache holds passed full
+        # validation, so it is a compact JWS within the size limit: a b64token) and, with
+        # no query string and no form body, select_token would pick it. Everything else
+        # takes the general path below.
         pass
     else:
         setattr(request, _CONTEXT, contexts[0])

@@ -56,6 +56,9 @@ class VerifiedTokenCache:
     def __init__(self) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        #: ``holds(raw)`` is ``raw in cache`` without a Python-level call, for the request
+        #: path (the map is emptied in place, never replaced, so the bound method stays its own).
+        self.holds = self._entries.__contains__
 
     def __contains__(self, raw: object) -> bool:
         """True when ``raw`` is, right now, a token that passed full validation (whether

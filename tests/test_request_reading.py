@@ -65,7 +65,9 @@ def _outcome(request: Any, mode: str | None) -> tuple[Any, ...]:
 
 
 def _general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every request take the general path (the header pattern, select_token)."""
     monkeypatch.setattr(request_auth, "_is_b64token", lambda raw, max_size: False)
+    monkeypatch.setattr(verified_tokens, "holds", lambda raw: False)
 
 
 @pytest.fixture
