@@ -79,18 +79,14 @@ def free_port() -> int:
 
 
 class LoadClient:
-    """CLIENTS keep-alive connections to 127.0.0.1:port, driven by one event loop."""
+    """CLIENTS connections to 127.0.0.1:port, driven by one event loop. A connection is
+    opened right before the request it carries and kept while the server keeps it: an
+    idle open connection would block a worker that serves one connection at a time."""
 
     def __init__(self, port: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.port = port
-        self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    def connect(self) -> None:
-        async def open_all() -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-            return await asyncio.gather(*(asyncio.open_connection("127.0.0.1", self.port) for _ in range(CLIENTS)))
-
-        self.connections = self.loop.run_until_complete(open_all())
+        self.connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = [None] * CLIENTS
 
     @staticmethod
     def request(path: str, token: str | None) -> bytes:
@@ -102,26 +98,33 @@ class LoadClient:
     async def _exchange(self, index: int, request: bytes) -> tuple[int, bytes]:
         """One request on connection ``index``; a connection the server closes after its
         answer (``Connection: close``, as gunicorn's sync worker does) is opened anew."""
-        reader, writer = self.connections[index]
+        connection = self.connections[index]
+        if connection is None:
+            connection = self.connections[index] = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = connection
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         lower = head.lower()
         if b"\r\nconnection: close\r\n" in lower:
-            writer.close()
-            self.connections[index] = await asyncio.open_connection("127.0.0.1", self.port)
+            self.connections[index] = None  # closed once the body is read
         start = lower.find(b"\r\ncontent-length:")
         if start >= 0:
             end = lower.index(b"\r\n", start + 2)
-            return status, await reader.readexactly(int(lower[start + 17 : end]))
+            body = await reader.readexactly(int(lower[start + 17 : end]))
+            if self.connections[index] is None:
+                writer.close()
+            return status, body
         if b"\r\ntransfer-encoding: chunked\r\n" not in lower:
             raise SystemExit(f"setup error: an answer of unknown length: {head[:200]!r}")
-        body = bytearray()
+        chunks = bytearray()
         while True:  # RFC 9112 §7.1, no trailers
             size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
-            body += (await reader.readexactly(size + 2))[:size]
+            chunks += (await reader.readexactly(size + 2))[:size]
             if size == 0:
-                return status, bytes(body)
+                if self.connections[index] is None:
+                    writer.close()
+                return status, bytes(chunks)
 
     def one(self, request: bytes) -> tuple[int, bytes]:
         return self.loop.run_until_complete(self._exchange(0, request))
@@ -146,8 +149,9 @@ class LoadClient:
             raise SystemExit(f"a timed request answered {sorted(set(failed))}")
 
     def close(self) -> None:
-        for _, writer in self.connections:
-            writer.close()
+        for connection in self.connections:
+            if connection is not None:
+                connection[1].close()
         self.loop.close()
 
 
@@ -208,7 +212,6 @@ def measure_server(server: Server, rows: list[Row], token: str, checks: dict[str
     server.wait_ready()
     client = LoadClient(server.port)
     try:
-        client.connect()
         for path, user in checks.items():
             check(client, path, token, user)
         for r in range(WARMUP + REPEATS):
