@@ -73,12 +73,14 @@ class _Requirements:
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
         #: The scopes listed in RFC 9728 metadata (``scopes_supported``).
         self.advertised_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives)))
+        # Built once: a view that requires nothing but a valid token checks nothing.
+        self._claim_checks = tuple(r for r in (self.scopes, self.any_scopes, self.roles) if r is not None)
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
+        if not self._claim_checks and self.step_up is None:
+            return None
         errors: list[ProtocolError] = [
-            error
-            for requirement in (self.scopes, self.any_scopes, self.roles)
-            if requirement is not None and (error := requirement.check(token)) is not None
+            error for requirement in self._claim_checks if (error := requirement.check(token)) is not None
         ]
         if self.step_up is not None:
             step_up_error = self.step_up.check(token, now=clock.now(), leeway=config.leeway)
