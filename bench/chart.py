@@ -174,8 +174,10 @@ def end_to_end_panel(data: dict[str, Any]) -> Panel:
 def servers_panel(data: dict[str, Any]) -> Panel:
     groups = []
     for server, rows in data["tables"].items():
-        bars = [Bar(row["name"], row["x_open"], OURS_REPEATED) for row in rows[1:]]
-        groups.append(Group(f"{server}, {data['settings']['clients']} clients", bars, [(0.95, "≥ 0.95x")]))
+        # The target is for ours (the second row); a further row is there for comparison.
+        bars = [Bar(rows[1]["name"], rows[1]["x_open"], OURS_REPEATED, target=(0.95, "≥ 0.95x"))]
+        bars += [Bar(row["name"], row["x_open"], OTHER) for row in rows[2:]]
+        groups.append(Group(f"{server}, {data['settings']['clients']} clients, repeated token", bars))
     return Panel(
         "Through real servers on loopback",
         "median of per-repeat ratios: requests/s of the row / requests/s of the same view without authentication",

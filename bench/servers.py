@@ -272,7 +272,7 @@ def main() -> None:
         # between two rows of a server is the authentication alone.
         gunicorn_rows = [
             Row("DRF view, no authentication", LoadClient.request("/open", token)),
-            Row("DRF view, JWTAccessTokenAuthentication, repeated token", LoadClient.request("/ours", token)),
+            Row("DRF view + JWTAccessTokenAuthentication", LoadClient.request("/ours", token)),
         ]
         gunicorn = Server(
             "gunicorn",
@@ -289,9 +289,9 @@ def main() -> None:
             gunicorn.stop()
         uvicorn_rows = [
             Row("async view, no authentication", LoadClient.request("/async-open", token)),
-            Row("async view, @access_token_required, repeated token", LoadClient.request("/async-ours", token)),
+            Row("async view + @access_token_required", LoadClient.request("/async-ours", token)),
             Row(
-                "async view, the same authentication through sync_to_async",
+                "async view + authentication in sync_to_async",
                 LoadClient.request("/async-threaded", token),
             ),
         ]
