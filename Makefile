@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 PYTHON_ID := $(VENV)/.python-id
 
-.PHONY: test demo lint typecheck docs check clean fuzz bench dist FORCE
+.PHONY: test demo lint typecheck docs check clean fuzz bench dist sdist-test FORCE
 
 # The interpreter .venv was made with; a .venv of another one (`make PYTHON=python3.12 test`
 # after a run with python3) is replaced. The file's time changes only when it is.
@@ -45,6 +45,18 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
+# The sdist and wheel, checked by twine; then the suite run from the unpacked sdist, which
+# must carry everything it needs (MANIFEST.in).
+dist: $(STAMP)  ## build dist/ and check it
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+
+sdist-test: dist  ## run the test suite from the unpacked sdist
+	rm -rf build/sdist-test && mkdir -p build/sdist-test
+	tar xzf dist/*.tar.gz -C build/sdist-test --strip-components=1
+	cd build/sdist-test && $(CURDIR)/$(BIN)/python -m pytest -q -p no:cacheprovider
+
 check: test lint typecheck docs  ## everything CI runs
 
 # Coverage-guided fuzzing of the validation core (atheris/libFuzzer), not part of `check`.
@@ -73,4 +85,4 @@ bench: $(STAMP)  ## run the validator, scaling, end-to-end, server and hostile-i
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache fuzz/.work
+	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache fuzz/.work build dist

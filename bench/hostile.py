@@ -17,19 +17,33 @@ Hostile inputs:
 - a few made here that the corpus has only in small: an unterminated JSON string, a
   string of ``\\u0041`` escapes, thousands of members, and arrays nested to the allowed
   depth over and over, each grown to just under JWT_AT_MAX_TOKEN_SIZE (so no size check
-  stops it early) and signed with the right key, so that all the parsing happens.
+  stops it early) and signed with the right key, so that all the parsing happens;
+- DPoP proofs whose ``jwk`` is out of bounds, sent with a valid DPoP-bound token: an RSA
+  key with a 3,071-bit public exponent (a real key: the proof verifies without the
+  bound, at about 150 times the cost of an ordinary verification) and one with a
+  16,384-bit modulus;
+- a hostile JWK Set response, loaded as a fetched one is (``parse_max_age``,
+  ``parse_document``, ``build_key_set``) without the network: the issuer's three keys
+  and sixteen out of bounds (3,071-bit exponents, 16,384- and 8,200-bit moduli,
+  4,000-character EC coordinates), with ``Cache-Control: max-age`` of 5,000 digits
+  (more than ``int()`` converts: it counts as 2^31 without being converted). A load
+  happens at most once per expiry or refresh cooldown, not per request; it is compared
+  with a rejection all the same.
 
 Each row times ``authenticate_request`` (the adapter's entry point: the Authorization
 value is checked, the token parsed and validated, with the library's own key sets and
-verified-token cache) on a prepared request; the exception it raises is caught. Before
-timing, every row must be refused with exactly the corpus's expected status, error code
-and description, and T0 must be accepted. The clock is the corpus's NOW.
+verified-token cache) on a prepared request; the exception it raises is caught (the JWK
+Set row times the load instead). Before timing, every row must be refused with exactly the
+corpus's expected status, error code and description, T0 and an ordinary DPoP proof must be
+accepted, and the JWK Set row must keep the three good keys only. The clock is the
+corpus's NOW.
 
 Run: ``.venv/bin/python bench/hostile.py`` (BENCH_HOSTILE_BATCH, BENCH_REPEATS, BENCH_WARMUP).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -78,6 +92,29 @@ SURVEY_ROUNDS = 3
 SURVEY_BATCH = 5
 #: Keys the corpus recipes may sign with here (the published FX key set plus the attacker's).
 KEYS = ("rsa-1", "ec-1", "ps-1", "KX")
+#: The external origin and path the DPoP rows' proofs are made for.
+DPOP_ORIGIN = "https://rs.example.com"
+DPOP_PATH = "/orders"
+#: An odd RSA public exponent of 3,071 bits (with a 3,072-bit modulus, so that e < n).
+BIG_EXPONENT = (1 << 3070) | 0x1235
+JWKS_ROW = "made: JWK Set response, 16 keys out of bounds, 5,000-digit max-age"
+
+
+def hostile_jwk(signing: Any, i: int) -> dict[str, Any]:
+    """The ``i``-th key out of bounds of the hostile JWK Set: in turn a 3,071-bit exponent,
+    a 16,384-bit modulus, an 8,200-bit modulus with a 33-bit exponent, and an EC key whose
+    ``x`` is 4,000 characters long."""
+    kid = f"hostile-{i}"
+    kind = i % 4
+    if kind == 0:
+        return signing.rsa_jwk(signing.odd_modulus(3072, i + 1), BIG_EXPONENT, kid=kid, alg="RS256")
+    if kind == 1:
+        return signing.rsa_jwk(signing.odd_modulus(16384, i + 1), kid=kid, alg="RS256")
+    if kind == 2:
+        return signing.rsa_jwk(signing.odd_modulus(8200, i + 1), 2**32 + 1, kid=kid, alg="PS256")
+    jwk: dict[str, Any] = signing.ec_key(kid, "P-256").public_jwk(alg="ES256")
+    jwk["x"] = "A" * 4000
+    return jwk
 
 
 def eligible(case: Any, dyn: type) -> bool:
@@ -151,7 +188,8 @@ def main() -> None:
         configure_django(
             JWT_AT_ISSUERS={
                 FX_ISS: {"AUDIENCE": FX_AUD, "JWKS_URI": jwks_uri, "ALGORITHMS": ["RS256", "PS256", "ES256"]}
-            }
+            },
+            JWT_AT_RESOURCE_URL=DPOP_ORIGIN,  # DPoP proofs are checked against it (htu)
         )
         # Only now: the corpus imports the suite's fixture modules, which import DRF's test
         # client, which needs configured settings.
@@ -160,7 +198,10 @@ def main() -> None:
         import django_jwt_at.clock
         from django_jwt_at.conf import get_config
         from django_jwt_at.errors import ProtocolError
+        from django_jwt_at.fetch import FetchError, parse_document, parse_max_age
+        from django_jwt_at.jwks import KeySet, _lifetime, build_key_set
         from django_jwt_at.request_auth import authenticate_request
+        from tests import dpop_proofs
         from tests.conftest import NOW, t0_claims
         from tests.hostile.corpus import CASES, Dyn, Tok, description
         from tests.hostile.test_corpus import Env, build_token
@@ -170,10 +211,13 @@ def main() -> None:
         limits = config.limits
         env = Env(keys, None, None, {})
 
-        def request_for(authorization: str) -> Any:
+        def request_for(authorization: str, dpop: str | None = None) -> Any:
             request = HttpRequest()
             request.method = "GET"
+            request.path = DPOP_PATH
             request.META = {"HTTP_AUTHORIZATION": authorization, "QUERY_STRING": ""}
+            if dpop is not None:
+                request.META["HTTP_DPOP"] = dpop
             return request
 
         def refuse(request: Any) -> Any:
@@ -222,7 +266,39 @@ def main() -> None:
             else:
                 tokens[label] = (token, (401, *expect))
 
-        rows: list[tuple[str, str, Any, tuple[int, str | None, str | None]]] = []  # label, source, request, expect
+        # Made here: DPoP proofs whose key is out of bounds, with a valid token bound to it.
+        def dpop_request(proof_key: Any, jwk: dict[str, Any] | None = None) -> Any:
+            bound_to = jwk or dpop_proofs.public_jwk(proof_key)
+            claims = {**t0_claims(NOW), "cnf": {"jkt": dpop_proofs.thumbprint(bound_to)}}
+            token = signing.sign_compact({"typ": "at+jwt", "alg": "RS256", "kid": "rsa-1"}, claims, rsa1)
+            proof = dpop_proofs.make_proof(proof_key, token=token, now=NOW, htu=DPOP_ORIGIN + DPOP_PATH, jwk=jwk)
+            return request_for(f"DPoP {token}", proof)
+
+        ordinary_proof_key = signing.rsa_key("KD", alg="PS256")
+        dpop_rows = {
+            "made: DPoP proof, RSA key with a 3,071-bit exponent": dpop_request(
+                signing.rsa_key_with_exponent("KD-E3071", BIG_EXPONENT, bits=3072, alg="PS256")
+            ),
+            "made: DPoP proof, RSA key with a 16,384-bit modulus": dpop_request(
+                ordinary_proof_key, signing.rsa_jwk(signing.odd_modulus(16384))
+            ),
+        }
+
+        # Made here: a hostile JWK Set response, loaded as a fetched one is (IssuerKeys._fetch).
+        issuer = config.issuers[FX_ISS]
+        hostile_keys = [hostile_jwk(signing, i) for i in range(16)]
+        jwks_response = (json.dumps({"keys": [*jwks, *hostile_keys]}), "max-age=" + "9" * 5000)
+
+        def load_key_set(response: tuple[str, str]) -> Any:
+            text, cache_control = response
+            try:
+                document = parse_document(jwks_uri, text, parse_max_age(cache_control))
+                return build_key_set(issuer, document, NOW, NOW + _lifetime(config, document.max_age))
+            except FetchError as error:
+                return error
+
+        # label, source, item, expect (None: checked below)
+        rows: list[tuple[str, str, Any, tuple[int, str | None, str | None] | None]] = []
         for case in CASES:
             if not eligible(case, Dyn):
                 continue
@@ -230,18 +306,37 @@ def main() -> None:
             rows.append((case.id, "corpus", request_for(case.authorization.replace("<T>", token)), case.expect))
         for label, (token, expect) in tokens.items():
             rows.append((label, "made here", request_for(f"Bearer {token}"), expect))
+        for label, request in dpop_rows.items():
+            rows.append((label, "made here", request, (401, "invalid_dpop_proof", "dpop-proof")))
+        rows.append((JWKS_ROW, "made here", jwks_response, None))
 
         valid = request_for(f"Bearer {build_token(Tok(), env)}")
         accepted = refuse(valid)  # also fetches the key set, before any timing
         if isinstance(accepted, ProtocolError) or accepted is None or accepted.subject != t0_claims(NOW)["sub"]:
             raise SystemExit(f"setup error: T0 was not accepted: {accepted!r}")
+        accepted = refuse(dpop_request(ordinary_proof_key))  # the DPoP rows' path, with a key in bounds
+        if isinstance(accepted, ProtocolError) or accepted is None or not accepted.dpop_bound:
+            raise SystemExit(f"setup error: an ordinary DPoP proof was not accepted: {accepted!r}")
         requests: dict[str, Any] = {}
         sources: dict[str, str] = {}
-        for label, source, request, (status, code, key) in rows:
-            error = refuse(request)
-            got = (error.status, error.code, error.description.value) if isinstance(error, ProtocolError) else error
-            if got != (status, code, description(key) if key else None):
-                raise SystemExit(f"setup error: {label} answered {got!r}, the corpus expects {status} {code} {key}")
+        functions: dict[str, Callable[[Any], Any]] = {}
+        for label, source, request, expect in rows:
+            if expect is None:
+                key_set = load_key_set(request)
+                if not isinstance(key_set, KeySet) or sorted(
+                    key.kid or "" for prepared in key_set.by_alg.values() for key in prepared
+                ) != ["ec-1", "ps-1", "rsa-1"]:
+                    raise SystemExit(f"setup error: {label} loaded {key_set!r}, not the three good keys")
+                if key_set.expires_at != NOW + config.jwks_max_ttl:
+                    raise SystemExit(f"setup error: {label} lives {key_set.expires_at - NOW} s, not the maximum")
+                functions[label] = load_key_set
+            else:
+                status, code, key = expect
+                error = refuse(request)
+                got = (error.status, error.code, error.description.value) if isinstance(error, ProtocolError) else error
+                if got != (status, code, description(key) if key else None):
+                    raise SystemExit(f"setup error: {label} answered {got!r}, the corpus expects {status} {code} {key}")
+                functions[label] = refuse
             requests[label] = request
             sources[label] = source
         missing = [name for name in (*BENIGN, *NAMED) if name not in requests]
@@ -250,19 +345,24 @@ def main() -> None:
 
         # The survey: every row, briefly; the costliest of the corpus rows not named are then
         # measured with the others, interleaved.
-        survey = {label: survey_us(refuse, request) for label, request in requests.items()}
+        survey = {label: survey_us(functions[label], request) for label, request in requests.items()}
         survey_reference = min(survey[name] for name in BENIGN)
         others = [label for label, source in sources.items() if source == "corpus" and label not in (*BENIGN, *NAMED)]
         costliest = sorted(others, key=survey.__getitem__, reverse=True)[:COSTLIEST]
         made_rows = [label for label, source in sources.items() if source == "made here"]
         shown = [*BENIGN, *NAMED, *made_rows, *costliest]
-        contenders = [Contender(label, refuse, same(requests[label], BATCH)) for label in shown]
+        contenders = [Contender(label, functions[label], same(requests[label], BATCH)) for label in shown]
         measure(contenders)
     finally:
         server.close()
 
     def chars(label: str) -> int:
-        return len(requests[label].META["HTTP_AUTHORIZATION"])
+        """The size of a row's input: the Authorization value (and the DPoP proof), or the
+        JWK Set response's body and Cache-Control value."""
+        item = requests[label]
+        if isinstance(item, tuple):
+            return sum(map(len, item))
+        return len(item.META["HTTP_AUTHORIZATION"]) + len(item.META.get("HTTP_DPOP", ""))
 
     for label in requests:
         record(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.apps import AppConfig, apps
 from django.core import checks
 
+#: The tag of this package's system checks.
+TAG = "django_jwt_at"
+
 
 class DjangoJwtAtConfig(AppConfig):
     name = "django_jwt_at"
@@ -14,9 +17,10 @@ class DjangoJwtAtConfig(AppConfig):
     def ready(self) -> None:
         from .checks import check_authentication_order, check_dpop_resource, check_issuers_reachable, check_settings
 
-        checks.register(check_settings)
-        checks.register(check_authentication_order)
-        checks.register(check_dpop_resource)
-        checks.register(check_issuers_reachable, deploy=True)
+        # Tagged, so that ``manage.py check --tag django_jwt_at`` runs this package's alone.
+        checks.register(check_settings, TAG)
+        checks.register(check_authentication_order, TAG)
+        checks.register(check_dpop_resource, TAG)
+        checks.register(check_issuers_reachable, TAG, deploy=True)
         if apps.is_installed("drf_spectacular"):
             from . import openapi  # noqa: F401  (registers the drf-spectacular extension)

@@ -9,8 +9,9 @@ from rest_framework.request import Request
 
 from .challenges import www_authenticate
 from .conf import get_config
-from .errors import ProtocolError
+from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
+from .permissions import view_required_scopes
 from .request_auth import authenticate_request, challenge_context, view_dpop_mode
 from .signals import token_rejected, token_validated
 from .tokens import AccessToken
@@ -64,7 +65,7 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         ``django_jwt_at.errors.InvalidToken``, so the client gets a 401 ``invalid_token``
         (RFC 8725 §3.8).
         """
-        mapping = self.user_mapping_class or get_config().user_mapping
+        mapping = self.user_mapping_class or get_config().user_mapping_class
         if mapping is StatelessUserMapping:
             return stateless_principal(token)  # its answer, without an instance per request
         return mapping().get_user(token)
@@ -77,11 +78,15 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         treated as sync code that may block."""
         if cls.get_user is not JWTAccessTokenAuthentication.get_user:
             return False
-        return (cls.user_mapping_class or get_config().user_mapping) is StatelessUserMapping
+        return (cls.user_mapping_class or get_config().user_mapping_class) is StatelessUserMapping
 
     def authenticate_header(self, request: Request) -> str:
-        """The error-free challenges DRF sends with 401s for missing credentials."""
-        return www_authenticate(get_config(), None, challenge_context(request, _view(request)))
+        """The error-free challenges DRF sends with 401s for missing credentials; with
+        ``JWT_AT_CHALLENGE_SCOPE``, each names the scopes the view's permissions require."""
+        config = get_config()
+        view = _view(request)
+        scope = view_required_scopes(request, view) if config.challenge_scope else ()
+        return www_authenticate(config, AuthenticationRequired(scope), challenge_context(request, view))
 
 
 def _view(request: Request) -> Any:

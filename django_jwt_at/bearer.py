@@ -31,7 +31,8 @@ def bearer_token_from_header(value: str | None) -> str | None:
 
     None when the header is absent or uses another scheme (not ours: other authenticators
     may accept it). Raises InvalidRequest when the value is Bearer but not ``"Bearer" 1*SP
-    b64token`` (choice A-06, A-32), InvalidToken when it is longer than any token can be.
+    b64token`` (Design decisions: malformed header, folded credentials), InvalidToken when
+    it is longer than any token can be.
     """
     credentials = credentials_from_header(value, bearer=True, dpop=False)
     return None if credentials is None else credentials[1]
@@ -44,9 +45,9 @@ def credentials_from_header(value: str | None, *, bearer: bool, dpop: bool) -> t
     None when the header is absent or uses a scheme not considered (another authenticator
     may accept it; for a resource without Bearer, RFC 6750 §3.1 "unsupported
     authentication method"). Raises InvalidRequest, on the challenge of the scheme used,
-    when the value is not ``scheme 1*SP token68`` (choice A-06, RFC 9449 §7.1), or on
+    when the value is not ``scheme 1*SP token68`` (Design decisions: malformed header, RFC 9449 §7.1), or on
     both challenges when Bearer and DPoP credentials are folded into one value
-    (RFC 9449 §7.2, choice A-32).
+    (RFC 9449 §7.2, Design decisions: folded credentials).
     """
     if not value:
         return None
@@ -84,7 +85,7 @@ def select_token(
     none we accept; ``method`` is ``"header"``, ``"query"`` or ``"body"``.
 
     Every method is counted even when it is disabled, and a request using more than one
-    is rejected (RFC 6750 §2 "MUST NOT use more than one method", choice A-16); a disabled
+    is rejected (RFC 6750 §2 "MUST NOT use more than one method", Design decisions: token methods); a disabled
     method used alone is treated as no credentials. A repeated ``access_token`` parameter
     is an invalid request (RFC 6750 §3.1).
     """

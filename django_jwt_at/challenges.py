@@ -1,22 +1,27 @@
 """The only writer of error responses: ``WWW-Authenticate`` values, headers and bodies.
 
-Canonical form (conformance spec §0.3, choices A-04, A-05): one field; the ``Bearer``
+Canonical form (Design decisions: dpop modes, challenge format): one field; the ``Bearer``
 challenge first and the ``DPoP`` challenge second, each present as the DPoP mode says
-(``off``: Bearer only, ``optional``: both, ``required``: DPoP only). Parameters are
-quoted-strings joined by ``", "`` in the order realm, error, error_description,
-error_uri, scope, acr_values, max_age, algs, resource_metadata. ``realm`` is always on the
-Bearer challenge and ``algs`` on the DPoP one, so neither is ever bare (RFC 6750 §3).
+(``off``: Bearer only, ``optional``: both, ``required``: DPoP only). A ``use_dpop_nonce``
+answer is the DPoP challenge alone, as in the RFC 9449 §9 example. Parameters are
+quoted-strings joined by ``", "`` in the order realm, error, error_description, scope,
+acr_values, max_age, error_uri, algs, resource_metadata: ``scope`` comes right after the
+error parameters because clients that find parameters with an unanchored search would
+otherwise read a ``scope=`` inside an ``error_uri`` as the scope. ``realm`` is always on
+the Bearer challenge and ``algs`` on the DPoP one, so neither is ever bare (RFC 6750 §3).
 Error information goes on the challenge of the scheme the request used (RFC 9449 §7.2);
-``resource_metadata`` on every challenge when configured (RFC 9728 §5.1, choice A-27).
+``resource_metadata`` on every challenge when configured (RFC 9728 §5.1, Design decisions: resource metadata).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .conf import Config
 from .errors import (
+    AuthenticationRequired,
     InsufficientScope,
     InsufficientUserAuthentication,
     KeySetUnavailable,
@@ -45,21 +50,24 @@ class ChallengeContext:
 BEARER_ONLY = ChallengeContext("off")
 
 
-def _params(config: Config, error: ProtocolError | None, *, bearer: bool) -> str:
+def _params(config: Config, error: ProtocolError | None, *, bearer: bool, scope: Sequence[str] = ()) -> str:
+    """The parameters of one challenge; ``scope`` is written on a challenge without an
+    error (the scopes a request without credentials needs, RFC 6750 §3)."""
     params: list[tuple[str, str]] = [("realm", config.realm)] if bearer else []
     if error is not None:
         params.append(("error", error.code))
         if config.error_descriptions:
             params.append(("error_description", error.description.value))
-        if config.error_uri:
-            params.append(("error_uri", config.error_uri))
-        if isinstance(error, (InsufficientScope, InsufficientUserAuthentication)) and error.scope:
-            params.append(("scope", " ".join(error.scope)))
-        if isinstance(error, InsufficientUserAuthentication):
-            if error.acr_values:
-                params.append(("acr_values", " ".join(error.acr_values)))
-            if error.max_age is not None:
-                params.append(("max_age", str(error.max_age)))
+        scope = error.scope if isinstance(error, (InsufficientScope, InsufficientUserAuthentication)) else ()
+    if scope:
+        params.append(("scope", " ".join(scope)))
+    if isinstance(error, InsufficientUserAuthentication):
+        if error.acr_values:
+            params.append(("acr_values", " ".join(error.acr_values)))
+        if error.max_age is not None:
+            params.append(("max_age", str(error.max_age)))
+    if error is not None and config.error_uri:
+        params.append(("error_uri", config.error_uri))
     if not bearer:
         params.append(("algs", " ".join(config.dpop_algorithms)))  # RFC 9449 §7.1
     if config.resource_metadata_url:
@@ -74,11 +82,16 @@ def www_authenticate(config: Config, error: ProtocolError | None, context: Chall
     """The ``WWW-Authenticate`` value for ``error`` (None: no credentials).
 
     Errors without a code (no credentials, RFC 6750 §3.1 "SHOULD NOT include an error
-    code") get error-free challenges. An error goes on the challenge its ``scheme`` names,
-    else on the one of the scheme the request used, else on the first challenge.
+    code") get error-free challenges, each with the ``scope`` of an
+    :class:`~django_jwt_at.errors.AuthenticationRequired` that names one. An error goes on
+    the challenge its ``scheme`` names, else on the one of the scheme the request used,
+    else on the first challenge. ``use_dpop_nonce`` is the DPoP challenge alone: RFC 9449
+    §9 answers a proof without the server's nonce that way, and clients retry with the
+    nonce only when the field starts with that challenge.
     """
-    bearer = context.dpop_mode != "required"
     dpop = context.dpop_mode != "off"
+    bearer = context.dpop_mode != "required" and not (dpop and isinstance(error, UseDPoPNonce))
+    scope = error.scope if isinstance(error, AuthenticationRequired) else ()
     target = None
     if error is not None and error.code:
         target = error.scheme or context.scheme or ("Bearer" if bearer else "DPoP")
@@ -86,9 +99,11 @@ def www_authenticate(config: Config, error: ProtocolError | None, context: Chall
             target = "both"  # that challenge is not offered: the error goes on the other one
     challenges = []
     if bearer:
-        challenges.append("Bearer " + _params(config, error if target in ("Bearer", "both") else None, bearer=True))
+        on_bearer = error if target in ("Bearer", "both") else None
+        challenges.append("Bearer " + _params(config, on_bearer, bearer=True, scope=scope))
     if dpop:
-        challenges.append("DPoP " + _params(config, error if target in ("DPoP", "both") else None, bearer=False))
+        on_dpop = error if target in ("DPoP", "both") else None
+        challenges.append("DPoP " + _params(config, on_dpop, bearer=False, scope=scope))
     return ", ".join(challenges)
 
 
@@ -110,9 +125,10 @@ _GENERIC_DETAIL = {
 
 
 def error_headers(config: Config, error: ProtocolError, context: ChallengeContext | None = None) -> dict[str, str]:
-    """The response headers for ``error``: the challenges, or ``Retry-After`` for a 503
-    (choice A-11: no challenge, the token may be fine). ``use_dpop_nonce`` also carries
-    the one ``DPoP-Nonce`` header and ``Cache-Control: no-store`` (RFC 9449 §8, §9)."""
+    """The response headers for ``error``: the challenges, or ``Retry-After`` for a 503 (no
+    challenge, the token may be fine: Design decisions, keys unavailable).
+    ``use_dpop_nonce`` also carries the one ``DPoP-Nonce`` header and
+    ``Cache-Control: no-store`` (RFC 9449 §8, §9)."""
     if isinstance(error, KeySetUnavailable):
         return {"Retry-After": str(error.retry_after)}
     headers = {"WWW-Authenticate": www_authenticate(config, error, context or ChallengeContext(config.dpop_mode))}
@@ -127,7 +143,7 @@ def nonce_headers(nonce: str) -> dict[str, str]:
 
 
 def error_body(config: Config, error: ProtocolError) -> dict[str, str]:
-    """The JSON body for ``error`` (choice A-31b): ``{"detail": ..., "error": ...}``, or
+    """The JSON body for ``error`` (Design decisions: error body): ``{"detail": ..., "error": ...}``, or
     DRF's usual ``{"detail": ...}`` when there is no error code (no credentials)."""
     text = error.description.value
     if not error.code:

@@ -38,8 +38,8 @@ _SHARED_ADD_BACKENDS = (RedisCache, BaseMemcachedCache, DatabaseCache, FileBased
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Report every invalid ``JWT_AT_*`` setting (E001-E014, E016-E018, E030-E038, E040,
-    E050-E052), relaxed issuer profiles (W002) and DPoP without an external origin (W030)."""
+    """Report every problem the settings reader finds (the E0xx it shares with the runtime),
+    relaxed issuer profiles (W002) and DPoP without an external origin (W030)."""
     config, problems = read_config()
     problems += read_openapi_security_scheme()[1]
     messages: list[CheckMessage] = [Error(p.msg, hint=p.hint or None, id=f"django_jwt_at.{p.id}") for p in problems]
@@ -51,7 +51,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_jwt_at.E014",
             )
         )
-    for issuer in config.issuers.values():
+    for issuer in [*config.issuers.values(), *(t.base for t in config.issuer_templates)]:
         if not issuer.is_rfc9068:
             # Said out loud, because these options accept tokens RFC 9068 §4 refuses.
             messages.append(
@@ -135,8 +135,9 @@ def _replay_store_problem(alias: str) -> CheckMessage | None:
 
 
 def check_dpop_resource(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E039/W031 (the DPoP replay store) when any view supports DPoP, and E041 when
-    JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is set while a view supports DPoP."""
+    """E039/W031 (the DPoP replay store) when any view supports DPoP, E041 when
+    JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is set while a view supports DPoP, and W032 when
+    sender-constrained tokens are required but no binding can be verified anywhere."""
     config, problems = read_config()
     if problems:
         return []
@@ -159,6 +160,17 @@ def check_dpop_resource(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
         problem = _replay_store_problem(config.cache_alias)
         if problem is not None:
             messages.append(problem)
+    elif config.require_sender_constrained and config.mtls_cert_meta_key is None:
+        messages.append(
+            Warning(
+                "JWT_AT_REQUIRE_SENDER_CONSTRAINED is True but neither DPoP (JWT_AT_DPOP and every view's "
+                "dpop are 'off') nor certificate binding (JWT_AT_MTLS_CERT_HEADER) is on: every access "
+                "token will be refused.",
+                hint="Turn DPoP on (RFC 9449) or set JWT_AT_MTLS_CERT_HEADER to the header in which the "
+                "TLS-terminating proxy forwards client certificates (RFC 8705).",
+                id="django_jwt_at.W032",
+            )
+        )
     return messages
 
 

@@ -36,6 +36,7 @@ from .challenges import ChallengeContext, error_body, error_headers
 from .conf import Config, dpop_mode, get_config
 from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
+from .permissions import view_required_scopes
 from .request_auth import WouldBlock, authenticate_request, challenge_context
 from .requirements import (
     ClaimValuesRequirement,
@@ -73,6 +74,11 @@ class _Requirements:
         self.step_up = StepUpRequirement(acr, age) if acr or age is not None else None
         #: The scopes listed in RFC 9728 metadata (``scopes_supported``).
         self.advertised_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives)))
+        #: The scope requirements, each to be met: read by django_jwt_at.openapi.
+        self.scope_requirements = tuple(r for r in (self.scopes, self.any_scopes) if r is not None)
+        #: The scopes a challenge without credentials names (JWT_AT_CHALLENGE_SCOPE): those
+        #: an insufficient_scope answer would name, the first alternative for any_scopes.
+        self.challenge_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives[:1])))
         # Built once: a view that requires nothing but a valid token checks nothing.
         self._claim_checks = tuple(r for r in (self.scopes, self.any_scopes, self.roles) if r is not None)
 
@@ -120,6 +126,16 @@ def access_token_required(
     requirements = _Requirements(scopes, any_scopes, roles, acr_values, max_age)
     mode = dpop_mode(dpop) if dpop is not None else None
 
+    def required(request: Request, config: Config) -> AuthenticationRequired:
+        """The 401 without credentials; with JWT_AT_CHALLENGE_SCOPE, naming the scopes of
+        the view's permissions and of this decorator."""
+        if not config.challenge_scope:
+            return AuthenticationRequired()
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        return AuthenticationRequired(
+            tuple(dict.fromkeys((*view_required_scopes(request, view), *requirements.challenge_scopes)))
+        )
+
     def check_drf(request: Request) -> None:
         token = request.auth
         context = challenge_context(request)
@@ -129,11 +145,11 @@ def access_token_required(
                 (mode == "required" and context.scheme != "DPoP") or (mode == "off" and context.scheme == "DPoP")
             ):
                 # A scheme this view does not support: no credentials (RFC 6750 §3.1).
-                raise AccessTokenError(AuthenticationRequired(), context=ChallengeContext(mode))
+                raise AccessTokenError(required(request, get_config()), context=ChallengeContext(mode))
         if not isinstance(token, AccessToken):
             if request.successful_authenticator is not None:
                 raise PermissionDenied()  # authenticated otherwise (a session): DRF's usual 403
-            raise AccessTokenError(AuthenticationRequired(), context=context)
+            raise AccessTokenError(required(request, get_config()), context=context)
         error = requirements.check(token, get_config())
         if error is not None:
             token_rejected(authentication_class, request, error, token.issuer)
@@ -144,7 +160,7 @@ def access_token_required(
         try:
             token = authenticate_request(request, config, mode=mode)
             if token is None:
-                return AuthenticationRequired()
+                return AuthenticationRequired(requirements.challenge_scopes if config.challenge_scope else ())
             user = authentication_class().get_user(token)
         except ProtocolError as exc:
             token_rejected(authentication_class, request, exc, token.issuer if token is not None else None)
@@ -171,7 +187,7 @@ def access_token_required(
             except WouldBlock:
                 token = await sync_to_async(authenticate_request, thread_sensitive=False)(request, config, mode=mode)
             if token is None:
-                return AuthenticationRequired()
+                return AuthenticationRequired(requirements.challenge_scopes if config.challenge_scope else ())
             if authentication_class.maps_without_io():
                 user = authentication_class().get_user(token)
             else:
@@ -203,7 +219,9 @@ def access_token_required(
 
             async_view.csrf_exempt = True  # type: ignore[attr-defined]
             async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
+            async_view.jwt_at_challenge_scopes = requirements.challenge_scopes  # type: ignore[attr-defined]
             async_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
+            _mark_for_openapi(async_view, view_func, requirements)
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -219,10 +237,23 @@ def access_token_required(
 
         sync_view.csrf_exempt = True  # type: ignore[attr-defined]
         sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
+        sync_view.jwt_at_challenge_scopes = requirements.challenge_scopes  # type: ignore[attr-defined]
         sync_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
+        _mark_for_openapi(sync_view, view_func, requirements)
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
+
+
+def _mark_for_openapi(wrapper: Any, view_func: Any, requirements: _Requirements) -> None:
+    """Leave the scope requirements where django_jwt_at.openapi finds them: on the wrapper
+    (below @api_view, DRF's handler calls it) and, around an as_view() result (above
+    @api_view), in its ``initkwargs``: schema generators build the view they inspect as
+    ``cls(**initkwargs)``, so that instance carries them."""
+    wrapper.jwt_at_scope_requirements = requirements.scope_requirements
+    initkwargs = getattr(view_func, "initkwargs", None)
+    if getattr(view_func, "cls", None) is not None and isinstance(initkwargs, dict):
+        wrapper.initkwargs = {**initkwargs, "jwt_at_scope_requirements": requirements.scope_requirements}
 
 
 def step_up_required(

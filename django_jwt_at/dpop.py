@@ -27,12 +27,12 @@ from django.core.exceptions import ImproperlyConfigured
 from .conf import Config, normalized_origin
 from .errors import Description, InvalidDPoPProof, InvalidToken, KeySetUnavailable, UseDPoPNonce
 from .jws import b64url_decode, decode_json_object
-from .keys import UnusableKey, load_jwk
+from .keys import MAX_RSA_BITS, UnusableKey, load_jwk
 from .tokens import AccessToken
 
 logger = logging.getLogger(__name__)
 
-#: RFC 9449 §11.1: "reject unnecessarily large jti" (choice A-20).
+#: RFC 9449 §11.1: "reject unnecessarily large jti" (Design decisions: dpop replay).
 MAX_JTI_LENGTH = 256
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -66,7 +66,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 
 def normalize_htu(url: str) -> str | None:
-    """``url`` without query and fragment, normalised for comparison (choice A-19), or
+    """``url`` without query and fragment, normalised for comparison (Design decisions: dpop htu), or
     None when it is not an absolute http(s) URL.
 
     Scheme and host lower-cased, default port removed, an empty path made ``/``
@@ -111,7 +111,7 @@ class DPoPProof:
 
 def _is_dpop_jwt(typ: object) -> bool:
     # RFC 9449 §4.2 and RFC 7515 §4.1.9: a media type, compared case-insensitively, with
-    # or without "application/" (choice A-19).
+    # or without "application/" (Design decisions: dpop htu).
     return isinstance(typ, str) and typ.lower() in ("dpop+jwt", "application/dpop+jwt")
 
 
@@ -133,10 +133,12 @@ def verify_proof(
 
     Raises InvalidDPoPProof for: anything but one compact JWS (two proofs joined by a
     comma included, §4.3 (1)-(2)); ``typ`` not dpop+jwt; ``alg`` not in
-    JWT_AT_DPOP_ALGORITHMS; ``crit``; ``jwk`` absent, private, symmetric or unusable;
-    a bad signature; missing or mistyped ``jti``/``htm``/``htu``/``iat``/``ath``; ``jti``
-    over 256 characters; ``htm`` not exactly ``method``; ``htu`` not ``htu`` after
-    normalisation; ``iat`` outside JWT_AT_DPOP_IAT_WINDOW; ``ath`` not the token's hash.
+    JWT_AT_DPOP_ALGORITHMS; ``crit``; ``jwk`` absent, private, symmetric or unusable (an
+    RSA modulus over JWT_AT_MAX_RSA_KEY_BITS or 8192 bits, whichever is smaller, and an
+    exponent over 32 bits included: refused before any signature work); a bad signature;
+    missing or mistyped ``jti``/``htm``/``htu``/``iat``/``ath``; ``jti`` over 256
+    characters; ``htm`` not exactly ``method``; ``htu`` not ``htu`` after normalisation;
+    ``iat`` outside JWT_AT_DPOP_IAT_WINDOW; ``ath`` not the token's hash.
     ``jku``, ``x5c``, ``x5u`` and ``kid`` are ignored: the key is ``jwk`` only. With
     nonces on, a proof that passes all that but has no current nonce raises UseDPoPNonce.
     """
@@ -161,7 +163,10 @@ def verify_proof(
     ):
         raise _invalid()
     try:
-        keys = load_jwk(jwk, (alg,))  # refuses private members, "oct", short RSA, wrong curve
+        # Refuses private members, "oct", a wrong curve, and (before any key object is built
+        # or any signature checked) keys of hostile size: the client chooses this key, so
+        # raising JWT_AT_MAX_RSA_KEY_BITS for an issuer never lets it choose a longer one.
+        keys = load_jwk(jwk, (alg,), max_rsa_bits=min(config.max_rsa_bits, MAX_RSA_BITS))
     except UnusableKey:
         raise _invalid() from None
     signing_input = proof[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
@@ -199,7 +204,7 @@ def check_binding(token: AccessToken, proof: DPoPProof) -> None:
 
 def remember_proof(proof: DPoPProof, config: Config) -> None:
     """Record the proof's jti for as long as its ``iat`` could be accepted; raise
-    InvalidDPoPProof when it was seen before (RFC 9449 §11.1, choice A-20).
+    InvalidDPoPProof when it was seen before (RFC 9449 §11.1, Design decisions: dpop replay).
 
     The record lives in the Django cache ``JWT_AT_CACHE`` under SHA-256(jkt || jti), so
     every process sharing that cache sees it; ``cache.add`` is atomic on Redis and
@@ -223,7 +228,7 @@ def remember_proof(proof: DPoPProof, config: Config) -> None:
 
 def issue_nonce(config: Config, now: float) -> str:
     """A fresh nonce: time, 128 random bits and a MAC over both under the nonce key
-    (choice A-21), so any instance with the same secret can check it statelessly."""
+    (Design decisions: dpop nonces), so any instance with the same secret can check it statelessly."""
     body = int(now).to_bytes(_NONCE_TS, "big", signed=True) + os.urandom(_NONCE_RANDOM)
     mac = hmac.new(config.dpop_nonce_key, body, hashlib.sha256).digest()[:_NONCE_MAC]
     return _b64url(body + mac)

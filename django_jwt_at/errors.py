@@ -41,6 +41,10 @@ class Description(str, enum.Enum):
     DPOP_BEARER = "DPoP-bound access token requires the DPoP authentication scheme"
     DPOP_UNBOUND = "Access token is not DPoP-bound"
     DPOP_NONCE = "Resource server requires nonce in DPoP proof"
+    MTLS_MISSING = "Certificate-bound access token requires a client certificate"
+    MTLS_CERTIFICATE = "The client certificate cannot be read"
+    MTLS_BINDING = "The client certificate does not match the access token"
+    SENDER_CONSTRAINED = "The resource server requires a sender-constrained access token"
     UNAVAILABLE = "The access token cannot be validated at the moment"
     NOT_AUTHENTICATED = "Authentication credentials were not provided."
     USER_UNKNOWN = "The user of the access token is not known"
@@ -90,7 +94,7 @@ class InvalidToken(ProtocolError):
 
 class InvalidDPoPProof(ProtocolError):
     """RFC 9449 §7.1 ``invalid_dpop_proof`` on the DPoP challenge: a proof that is missing
-    (choice A-17) or fails an RFC 9449 §4.3 check; 401 (choice A-18)."""
+    or fails an RFC 9449 §4.3 check; 401 (Design decisions: invalid dpop proof)."""
 
     code = "invalid_dpop_proof"
     status = 401
@@ -114,7 +118,7 @@ class InsufficientScope(ProtocolError):
     """RFC 6750 §3.1 ``insufficient_scope`` (403).
 
     ``scope`` lists the scopes the resource requires; empty for role, group and
-    entitlement failures, where no scope would help (choice A-14).
+    entitlement failures, where no scope would help (Design decisions: roles).
     """
 
     code = "insufficient_scope"
@@ -126,10 +130,10 @@ class InsufficientScope(ProtocolError):
 
 
 class InsufficientUserAuthentication(ProtocolError):
-    """RFC 9470 §3 ``insufficient_user_authentication`` (401, choice A-03).
+    """RFC 9470 §3 ``insufficient_user_authentication`` (401, Design decisions: step up status).
 
     ``acr_values`` and ``max_age`` say what a new token needs; ``scope`` is set when the
-    token also lacks scopes (choice A-23), so that one challenge says everything.
+    token also lacks scopes (Design decisions: step up rules), so that one challenge says everything.
     """
 
     code = "insufficient_user_authentication"
@@ -155,17 +159,23 @@ class InsufficientUserAuthentication(ProtocolError):
 
 
 class AuthenticationRequired(ProtocolError):
-    """No access token where one is needed: 401 with a challenge but no error (RFC 6750 §3.1)."""
+    """No access token where one is needed: 401 with a challenge but no error (RFC 6750 §3.1).
+
+    ``scope`` lists the scopes the resource requires, written on the challenges when
+    ``JWT_AT_CHALLENGE_SCOPE`` is on (RFC 6750 §3 allows it on any challenge), so that a
+    client asks the authorization server for those and no others; empty otherwise.
+    """
 
     code = ""
     status = 401
 
-    def __init__(self) -> None:
+    def __init__(self, scope: Sequence[str] = ()) -> None:
         super().__init__(Description.NOT_AUTHENTICATED)
+        self.scope = tuple(scope)
 
 
 class KeySetUnavailable(ProtocolError):
-    """The issuer's keys cannot be obtained and nothing usable is cached (choice A-11).
+    """The issuer's keys cannot be obtained and nothing usable is cached (Design decisions: keys unavailable).
 
     Answered with 503 and ``Retry-After``, never 401: the token may well be valid.
     """

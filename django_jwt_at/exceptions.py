@@ -4,7 +4,7 @@ DRF's ``APIView.handle_exception`` replaces the ``WWW-Authenticate`` of
 ``NotAuthenticated``/``AuthenticationFailed`` with the first authenticator's header and
 turns the response into a 403 when that is None. :class:`AccessTokenError` is a plain
 ``APIException`` subclass instead, so the status and challenge computed here reach the
-client whatever the order of DEFAULT_AUTHENTICATION_CLASSES (C-DRF-02). DRF's default
+client whatever the order of DEFAULT_AUTHENTICATION_CLASSES. DRF's default
 exception handler copies ``auth_header`` into ``WWW-Authenticate`` and ``wait`` into
 ``Retry-After``.
 """
@@ -22,7 +22,7 @@ class AccessTokenError(APIException):
     """An RFC 6750 / RFC 9470 outcome rendered for DRF.
 
     ``status_code``, ``auth_header`` and ``wait`` come from the protocol ``error``; the
-    body is ``{"detail": <description>, "error": <code>}`` (choice A-31b). ``context``
+    body is ``{"detail": <description>, "error": <code>}`` (Design decisions: error body). ``context``
     (the request's DPoP mode and scheme) shapes the challenges; by default they are those
     of ``JWT_AT_DPOP`` for a request without credentials. ``headers`` holds every header
     of the answer, ``DPoP-Nonce`` included (added to DRF responses by the middleware).

@@ -56,7 +56,7 @@ def b64url_decode(segment: str) -> bytes:
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
-    if len(result) != len(pairs):  # choice A-29: reject duplicate members
+    if len(result) != len(pairs):  # reject duplicate members (Design decisions: strict json)
         raise ValueError("duplicate member")
     return result
 
@@ -192,10 +192,10 @@ class JoseHeader:
 
 
 def parse_header(segment: str, limits: InputLimits, token_types: frozenset[str | None] = _AT_JWT_ONLY) -> JoseHeader:
-    """Parse and check a protected header: typ, then alg, then crit and the rest (A-33).
+    """Parse and check a protected header: typ, then alg, then crit and the rest (Design decisions: validation order).
 
     ``typ`` must be one of ``token_types`` (normalised with :func:`media_type`; None stands
-    for no ``typ``): RFC 9068 §4 says ``at+jwt``, compared as a media type (choice A-07,
+    for no ``typ``): RFC 9068 §4 says ``at+jwt``, compared as a media type (Design decisions: typ,
     no parameters); issuer profiles may accept others, checked again per issuer.
     """
     if len(segment) > limits.max_header_size:
@@ -220,7 +220,7 @@ def parse_header(segment: str, limits: InputLimits, token_types: frozenset[str |
         ("kid" in fields and not isinstance(kid, str))  # "kid": null is not "no kid"
         or "zip" in fields  # JWE only (RFC 7516 §4.1.3)
         or "enc" in fields
-        # Nested JWTs are refused (choice A-31, RFC 8725 §3.3)
+        # Nested JWTs are refused (Design decisions: encrypted tokens, RFC 8725 §3.3)
         or (isinstance(cty, str) and cty.lower() in ("jwt", "application/jwt"))
     ):
         raise _malformed()
@@ -257,9 +257,9 @@ class CompactJWS(NamedTuple):
 def parse_compact(token: str, limits: InputLimits, token_types: frozenset[str | None] = _AT_JWT_ONLY) -> CompactJWS:
     """Split and decode a compact JWS; no key or network is involved.
 
-    JWE (five segments) is refused with its own description (choice A-31); the JSON
+    JWE (five segments) is refused with its own description (Design decisions: encrypted tokens); the JSON
     serialization and any other segment count are malformed (RFC 7515 §7.1, 8725bis).
-    ``limits`` are checked before anything is decoded (C-8725-25).
+    ``limits`` are checked before anything is decoded.
     """
     if len(token) > limits.max_token_size:
         raise _malformed()

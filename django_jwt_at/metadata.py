@@ -26,8 +26,9 @@ from .conf import Config, get_config, on_config_change
 _METHOD_ORDER = ("header", "body", "query")
 
 
-def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str]:
-    """The scopes one entry of ``permission_classes`` (or a permission attribute) enforces."""
+def _permission_scopes(permission: Any, view_scopes: object) -> Iterator[str]:
+    """The scopes one entry of ``permission_classes`` (or a permission attribute) enforces;
+    ``view_scopes`` is the route's ``required_scopes`` (for :class:`HasScopeForMethod`)."""
     from django.core.exceptions import ImproperlyConfigured
 
     from .permissions import AccessTokenPermission, HasScope, HasScopeForMethod, Not, _Composite, _scopes_by_method
@@ -45,7 +46,7 @@ def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str
         by_method = permission.by_method
         if by_method is None:
             try:
-                by_method = _scopes_by_method(getattr(view_class, "required_scopes", None))
+                by_method = _scopes_by_method(view_scopes)
             except ImproperlyConfigured:
                 return
         for requirement in by_method.values():
@@ -53,7 +54,7 @@ def _permission_scopes(permission: Any, view_class: type | None) -> Iterator[str
     elif isinstance(permission, _Composite) and not isinstance(permission, Not):
         # A negated scope is one the resource refuses, not one it supports.
         for operand in permission.operands:
-            yield from _permission_scopes(operand, view_class)
+            yield from _permission_scopes(operand, view_scopes)
 
 
 def _view_scopes(callback: Any) -> Iterator[str]:
@@ -63,13 +64,21 @@ def _view_scopes(callback: Any) -> Iterator[str]:
         return
     from .permissions import AccessTokenPermission
 
-    for permission in getattr(view_class, "permission_classes", ()) or ():
-        yield from _permission_scopes(permission, view_class)
+    # as_view(**initkwargs), and a router's @action(**kwargs), set attributes on the view
+    # instance: they win over the class's (DRF keeps them on the callback).
+    initkwargs = getattr(callback, "initkwargs", None) or getattr(callback, "view_initkwargs", None) or {}
+
+    def attribute(name: str) -> Any:
+        return initkwargs[name] if name in initkwargs else getattr(view_class, name, None)
+
+    view_scopes = attribute("required_scopes")
+    for permission in attribute("permission_classes") or ():
+        yield from _permission_scopes(permission, view_scopes)
     # Permissions kept as class attributes and picked in get_permissions().
     for klass in view_class.__mro__:
         for value in vars(klass).values():
             if isinstance(value, AccessTokenPermission):
-                yield from _permission_scopes(value, view_class)
+                yield from _permission_scopes(value, view_scopes)
 
 
 def _callbacks(patterns: Iterable[Any]) -> Iterator[Any]:
@@ -108,10 +117,11 @@ on_config_change(_scopes_cache.clear)
 def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]:
     """The metadata document (RFC 9728 §2) of the configured resource.
 
-    Parameters with no value are omitted (RFC 9728 §3.2, choice A-28), except
+    Parameters with no value are omitted (RFC 9728 §3.2, Design decisions: resource metadata), except
     ``bearer_methods_supported: []`` when no Bearer method is accepted (DPoP
     ``required``). The DPoP parameters follow ``JWT_AT_DPOP``; a view's own mode is not
-    reflected.
+    reflected. ``tls_client_certificate_bound_access_tokens`` is true when
+    ``JWT_AT_MTLS_CERT_HEADER`` is set (certificate binding is verified), absent otherwise.
     """
     assert config.resource is not None
     extra = dict(config.resource_metadata)
@@ -125,10 +135,13 @@ def build_metadata(config: Config, urlconf: str | None = None) -> dict[str, Any]
     bearer = config.dpop_mode != "required"
     document["bearer_methods_supported"] = [m for m in _METHOD_ORDER if bearer and m in config.token_methods]
     if config.dpop_mode != "off":
-        # The same list as the algs of the DPoP challenge (RFC 9449 §7.1, C-9728-04).
+        # The same list as the algs of the DPoP challenge (RFC 9449 §7.1).
         document["dpop_signing_alg_values_supported"] = list(config.dpop_algorithms)
     if config.dpop_mode == "required":
         document["dpop_bound_access_tokens_required"] = True
+    if config.mtls_cert_meta_key is not None:
+        # RFC 9728 §2, RFC 8705 §3: stated only when the certificate binding is verified.
+        document["tls_client_certificate_bound_access_tokens"] = True
     document.update(extra)
     result = {name: value for name, value in document.items() if value not in ("", None, [])}
     if not document["bearer_methods_supported"]:

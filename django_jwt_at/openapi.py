@@ -11,7 +11,9 @@ disjunctive normal form: each OpenAPI Security Requirement Object (OpenAPI 3.0.3
 lists the scopes that together suffice, and an operation's ``security`` lists the
 alternatives. ``HasScope("a", "b")`` and ``&`` put scopes into one requirement;
 ``HasAnyScope`` and ``|`` make alternatives. Requirements that are not scopes (step-up,
-roles, ``~``, DRF's own permissions) need a token but add no scope.
+roles, ``~``, DRF's own permissions) need a token but add no scope. The scopes of
+``access_token_required``/``step_up_required`` on a DRF function view (either side of
+``@api_view``) are required together with the permissions'.
 
 OpenAPI 3.0 allows scopes in a requirement only for ``oauth2`` and ``openIdConnect``
 schemes: with the default ``http`` scheme they are listed when ``OAS_VERSION`` is 3.1 or
@@ -29,6 +31,7 @@ from rest_framework import permissions as drf
 
 from .conf import openapi_security_scheme
 from .permissions import AllOf, AnyOf, HasScope, HasScopeForMethod, _instance
+from .requirements import ScopeRequirement
 
 #: A formula in disjunctive normal form: alternatives, each the scopes it needs together.
 #: ``[()]`` is "any token", ``[]`` is "never granted".
@@ -59,8 +62,7 @@ def required_scopes(permission: Any, request: Any, view: Any) -> Alternatives:
     ``request`` on ``view``."""
     permission = _instance(permission) if isinstance(permission, type) else permission
     if isinstance(permission, HasScope):
-        requirement = permission.requirement
-        return [(s,) for s in requirement.scopes] if requirement.any_of else [requirement.scopes]
+        return _alternatives(permission.requirement)
     if isinstance(permission, HasScopeForMethod):
         found = permission._requirement(request, view)
         return [found.scopes] if found is not None else []
@@ -75,9 +77,55 @@ def required_scopes(permission: Any, request: Any, view: Any) -> Alternatives:
     return list(_ANY_TOKEN)
 
 
+def _alternatives(requirement: ScopeRequirement) -> Alternatives:
+    return [(s,) for s in requirement.scopes] if requirement.any_of else [requirement.scopes]
+
+
+def decorator_scopes(view: Any) -> Alternatives:
+    """The scope alternatives that :func:`~django_jwt_at.decorators.access_token_required`
+    (or :func:`~django_jwt_at.decorators.step_up_required`) adds to ``view`` for the
+    method of ``view.request``: ``scopes`` all together, one of ``any_scopes``.
+
+    Found on a DRF function view whichever order the decorators are in: below
+    ``@api_view`` the decorated function is what the view's handler calls, above it the
+    view was built with the requirements (``initkwargs``). Also on a handler decorated
+    with ``method_decorator``. ``[()]`` when there is no such decorator."""
+    requirements = getattr(view, "jwt_at_scope_requirements", None)
+    if requirements is None:
+        handler = getattr(type(view), str(getattr(view.request, "method", "")).lower(), None)
+        requirements = _decorator_requirements(handler)
+    return _all_of(_alternatives(r) for r in requirements or ())
+
+
+def _decorator_requirements(handler: Any) -> tuple[ScopeRequirement, ...] | None:
+    """The requirements of the decorated function ``handler`` is or calls: DRF's
+    ``@api_view`` handler holds the function in its closure (``handler`` calls
+    ``func``), ``functools.wraps`` wrappers name theirs in ``__wrapped__``."""
+    todo, seen = [(handler, 0)], set()
+    while todo:
+        function, depth = todo.pop()
+        if function is None or id(function) in seen or depth > 3:
+            continue
+        seen.add(id(function))
+        found = getattr(function, "jwt_at_scope_requirements", None)
+        if found is not None:
+            return tuple(found)
+        todo.append((getattr(function, "__wrapped__", None), depth + 1))
+        for cell in getattr(function, "__closure__", None) or ():
+            try:
+                contents = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if callable(contents) and not isinstance(contents, type):
+                todo.append((contents, depth + 1))
+    return None
+
+
 def view_scopes(view: Any) -> Alternatives:
-    """The scope alternatives of every permission of ``view`` together (DRF requires all)."""
-    return _all_of(required_scopes(p, view.request, view) for p in view.get_permissions())
+    """The scope alternatives of every permission of ``view`` together (DRF requires all),
+    and of the :func:`decorator_scopes`."""
+    permissions = [required_scopes(p, view.request, view) for p in view.get_permissions()]
+    return _all_of([*permissions, decorator_scopes(view)])
 
 
 class JWTAccessTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]

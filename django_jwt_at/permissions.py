@@ -13,25 +13,31 @@ attributes instead::
 A failing permission raises its own :class:`~django_jwt_at.exceptions.AccessTokenError`,
 so the response carries the right status and challenge (DRF's ``PermissionDenied`` has
 no ``WWW-Authenticate``). A request that nothing authenticated gets a 401 with the
-error-free Bearer challenge, whatever authenticator DRF lists first; one that another
-authenticator accepted (a session) but that has no access token gets DRF's usual 403.
+error-free Bearer challenge, whatever authenticator DRF lists first (naming the scopes
+of the whole view with ``JWT_AT_CHALLENGE_SCOPE``, :func:`view_required_scopes`); one
+that another authenticator accepted (a session) but that has no access token gets DRF's
+usual 403.
 
 ``&``, ``|`` and ``~`` between these permissions build :class:`AllOf`, :class:`AnyOf` and
 :class:`Not`, which combine the challenges (one challenge listing every missing scope; a
 step-up challenge that also names missing scopes), between instances and between
-subclasses used as classes alike. They accept DRF permission classes as operands too. A
-DRF permission class written first next to an *instance* (``IsAuthenticated &
-HasScope("a")``) makes DRF's own operator the outer one; that works for ``&``, but inside
-a DRF ``|`` place our permissions last, since they raise instead of returning False.
+subclasses used as classes alike. They accept DRF permission classes as operands too,
+and grant exactly what DRF's ``AND``, ``OR`` and ``NOT`` grant, object level included:
+``HasScope("orders:admin") | IsOwner`` lets a token without the scope reach its owner's
+objects only. A DRF permission class written first next to an *instance*
+(``IsAuthenticated & HasScope("a")``) makes DRF's own operator the outer one; that works
+for ``&``, but inside a DRF ``|`` place our permissions last, since they raise instead of
+returning False (which never grants more than DRF would, only less).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import inspect
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.permissions import BasePermission, BasePermissionMetaclass
+from rest_framework.permissions import AND, OR, BasePermission, BasePermissionMetaclass
 from rest_framework.request import Request
 
 from . import clock
@@ -55,17 +61,27 @@ _DENIED = object()
 
 
 def _evaluate(permission: Any, request: Request, view: Any) -> Any:
-    """None when ``permission`` grants; a ProtocolError or _DENIED when it does not."""
+    """None when ``permission`` grants the request; a ProtocolError or _DENIED when it
+    does not. Ours never raise here (a DRF operator with one of ours inside may)."""
     if isinstance(permission, AccessTokenPermission):
         return permission.evaluate(request, view)
     return None if permission.has_permission(request, view) else _DENIED
 
 
+def _evaluate_object(permission: Any, request: Request, view: Any, obj: Any) -> Any:
+    """None when ``permission`` grants ``obj``; a ProtocolError or _DENIED when it does
+    not. Only the object-level check: the caller decides whether the request-level one
+    matters, as DRF's operators do."""
+    if isinstance(permission, AccessTokenPermission):
+        return permission.evaluate_object(request, view, obj)
+    return None if permission.has_object_permission(request, view, obj) else _DENIED
+
+
 def _without_token(request: Request) -> Any:
     """The denial for a request that carries no access token of ours.
 
-    Nobody authenticated it: 401 with the Bearer challenge, whatever DRF lists first
-    (C-DRF-02). Another authenticator did (a session, say): DRF's usual 403 applies.
+    Nobody authenticated it: 401 with the Bearer challenge, whatever DRF lists first.
+    Another authenticator did (a session, say): DRF's usual 403 applies.
     """
     if getattr(request, "successful_authenticator", None) is not None:
         return _DENIED
@@ -74,6 +90,53 @@ def _without_token(request: Request) -> Any:
 
 def _instance(permission: Any) -> Any:
     return permission if isinstance(permission, AccessTokenPermission) else permission()
+
+
+def _permission_scopes(permission: Any, request: Request, view: Any) -> Iterator[str]:
+    """The scopes one permission instance requires: ours say so; DRF's ``AND`` requires
+    those of both operands and ``OR`` those of its first (as :class:`AnyOf`); DRF's
+    other permissions require none."""
+    if isinstance(permission, AccessTokenPermission):
+        yield from permission.required_scopes(request, view)
+    elif isinstance(permission, (AND, OR)):
+        # DRF's operators keep their operand instances in op1 and op2 (not in its stubs).
+        yield from _permission_scopes(permission.op1, request, view)  # type: ignore[union-attr]
+        if isinstance(permission, AND):
+            yield from _permission_scopes(permission.op2, request, view)  # type: ignore[attr-defined]
+
+
+def _function_view_scopes(request: Request, view: Any) -> tuple[str, ...]:
+    """The scopes of an :func:`~django_jwt_at.decorators.access_token_required` function
+    below ``@api_view``: DRF keeps that function only in the closure of the handler it
+    makes for each method, and runs it after the permission checks."""
+    handler = getattr(type(view), (request.method or "").lower(), None)
+    if not inspect.isfunction(handler):
+        return ()
+    for cell in handler.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not yet assigned
+            continue
+        scopes = getattr(value, "jwt_at_challenge_scopes", None)
+        if isinstance(scopes, tuple):
+            return scopes
+    return ()
+
+
+def view_required_scopes(request: Request, view: Any) -> tuple[str, ...]:
+    """Every scope the permissions of ``view`` require for ``request``, in
+    ``permission_classes`` order without repetition, composed as ``&`` composes them
+    (DRF requires every entry); then those of a decorated function view.
+
+    For the ``scope`` of the challenge a request without credentials gets
+    (``JWT_AT_CHALLENGE_SCOPE``). Empty for a view without DRF permissions.
+    """
+    if view is None:
+        return ()
+    get_permissions = getattr(view, "get_permissions", None)
+    permissions = get_permissions() if callable(get_permissions) else ()
+    scopes = (scope for permission in permissions for scope in _permission_scopes(permission, request, view))
+    return tuple(dict.fromkeys((*scopes, *_function_view_scopes(request, view))))
 
 
 class _CompositionOperators:
@@ -116,16 +179,31 @@ class AccessTokenPermission(_CompositionOperators, BasePermission, metaclass=Acc
         (or an opaque denial of a wrapped DRF permission)."""
         raise NotImplementedError
 
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """Like :meth:`evaluate`, for ``obj``: None when allowed, else the ProtocolError or
+        the opaque denial; never raises a refusal. By default :meth:`has_object_permission`
+        decides (DRF's: True), so a subclass that overrides that keeps working inside
+        ``&``, ``|`` and ``~``."""
+        return None if self.has_object_permission(request, view, obj) else _DENIED
+
     def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
         """The scopes this permission requires for the request, for challenges that name
-        every scope an endpoint requires (choice A-13)."""
+        every scope an endpoint requires (Design decisions: scope parameter)."""
         return ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        outcome = self.evaluate(request, view)
+        return self._answer(request, view, self.evaluate(request, view))
+
+    def _answer(self, request: Request, view: Any, outcome: Any) -> bool:
+        """True for None; raise a ProtocolError as its challenge (DRF's PermissionDenied
+        has none); False for an opaque denial, so that DRF answers as it does."""
         if outcome is None:
             return True
         if isinstance(outcome, ProtocolError):
+            if isinstance(outcome, AuthenticationRequired) and get_config().challenge_scope:
+                # The scopes of the whole view, not only of this permission, so that the
+                # client asks once for a token every permission of the view accepts.
+                outcome = AuthenticationRequired(view_required_scopes(request, view))
             token = request.auth
             if isinstance(token, AccessToken):  # a request without a token rejected no token
                 token_rejected(type(self), request, outcome, token.issuer)
@@ -149,7 +227,7 @@ class TokenRequirementPermission(AccessTokenPermission):
 
 class HasScope(TokenRequirementPermission):
     """Every one of ``scopes`` must be granted; failure: 403 ``insufficient_scope`` with
-    ``scope`` naming all of them in the order given (choice A-13)."""
+    ``scope`` naming all of them in the order given (Design decisions: scope parameter)."""
 
     scopes: ClassVar[Iterable[str]] = ()
     _any_of: ClassVar[bool] = False
@@ -173,7 +251,7 @@ class HasScope(TokenRequirementPermission):
 
 
 class HasAnyScope(HasScope):
-    """At least one of ``scopes`` must be granted; failure names the first (choice A-13)."""
+    """At least one of ``scopes`` must be granted; failure names the first (Design decisions: scope parameter)."""
 
     _any_of = True
 
@@ -182,7 +260,7 @@ class HasRole(TokenRequirementPermission):
     """The roles claim must contain every one of ``roles``: ``roles`` (RFC 9068 §2.2.3.1)
     or the issuer profile's ``ROLES_CLAIM``, unless ``claim`` names another (e.g.
     ``"groups"``, ``"entitlements"`` or a dotted path). Failure: 403
-    ``insufficient_scope`` without a ``scope`` parameter (choice A-14)."""
+    ``insufficient_scope`` without a ``scope`` parameter (Design decisions: roles)."""
 
     roles: ClassVar[Iterable[str]] = ()
     claim: str | None = None
@@ -206,7 +284,7 @@ class StepUpRequired(TokenRequirementPermission):
     """RFC 9470 step-up: ``acr`` must be one of ``acr_values`` and/or the user must have
     authenticated within ``max_age`` seconds. Failure: 401
     ``insufficient_user_authentication`` with ``acr_values`` and/or ``max_age``, so the
-    client can send the user back to the authorization server and retry (choice A-03)."""
+    client can send the user back to the authorization server and retry (Design decisions: step up status)."""
 
     acr_values: ClassVar[Iterable[str]] = ()
     max_age: ClassVar[int | None] = None
@@ -234,18 +312,17 @@ _HTTP_METHODS = _SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE", "TRACE", "CON
 _METHOD_GROUPS = ("read", "write")
 
 
-def _scopes_by_method(mapping: object) -> dict[str, ScopeRequirement]:
+def _scopes_by_method(mapping: object, owner: str = "required_scopes") -> dict[str, ScopeRequirement]:
+    """Validate a ``required_scopes`` mapping (``owner`` names it in the error message)."""
     if not isinstance(mapping, dict) or not mapping:
-        raise ImproperlyConfigured("required_scopes must be a non-empty dict of HTTP method to scopes")
+        raise ImproperlyConfigured(f"{owner} must be a non-empty dict of HTTP method to scopes, not {mapping!r}")
     result: dict[str, ScopeRequirement] = {}
     for method, scopes in mapping.items():
         if not isinstance(method, str) or (method not in _METHOD_GROUPS and method.upper() not in _HTTP_METHODS):
-            raise ImproperlyConfigured(
-                f"required_scopes key {method!r} is neither an HTTP method nor 'read' or 'write'"
-            )
+            raise ImproperlyConfigured(f"{owner} key {method!r} is neither an HTTP method nor 'read' or 'write'")
         values = checked_values("scope", scopes)
         if not values:
-            raise ImproperlyConfigured(f"required_scopes[{method!r}] lists no scope")
+            raise ImproperlyConfigured(f"{owner}[{method!r}] lists no scope")
         result[method if method in _METHOD_GROUPS else method.upper()] = ScopeRequirement(values)
     return result
 
@@ -262,8 +339,10 @@ class HasScopeForMethod(AccessTokenPermission):
     Keys are HTTP methods, or ``"read"`` (GET, HEAD, OPTIONS) and ``"write"`` (every
     other method); an exact method wins over its group. Every scope listed for the method
     is required, as with :class:`HasScope`. A method without an entry is refused with 403
-    ``insufficient_scope`` (fail closed). Without a mapping here, the view's
-    ``required_scopes`` attribute is used (validated on first use).
+    ``insufficient_scope`` (fail closed). Without a mapping here, the ``required_scopes``
+    attribute of the view *instance* is used, read and validated on each request: DRF sets
+    ``as_view(required_scopes=...)`` and ``@action(required_scopes=...)`` on the instance,
+    so each route of one view class gets its own mapping.
     """
 
     def __init__(self, required_scopes: dict[str, Iterable[str]] | None = None) -> None:
@@ -272,9 +351,10 @@ class HasScopeForMethod(AccessTokenPermission):
     def _requirement(self, request: Request, view: Any) -> ScopeRequirement | None:
         by_method = self.by_method
         if by_method is None:
-            by_method = _view_scopes.get(type(view))
-            if by_method is None:
-                by_method = _view_scopes[type(view)] = _scopes_by_method(getattr(view, "required_scopes", None))
+            # Not cached: a cache keyed by the view class gave every route of the class the
+            # mapping of whichever route was requested first. Validating costs a few µs.
+            owner = f"{type(view).__name__}.required_scopes"
+            by_method = _scopes_by_method(getattr(view, "required_scopes", None), owner)
         method = (request.method or "").upper()
         return by_method.get(method) or by_method.get("read" if method in _SAFE_METHODS else "write")
 
@@ -292,20 +372,26 @@ class HasScopeForMethod(AccessTokenPermission):
         return requirement.check(token)
 
 
-_view_scopes: dict[type, dict[str, ScopeRequirement]] = {}
-
-
 class _Composite(AccessTokenPermission):
+    """Object-level rules are DRF's own (``AND``, ``OR``, ``NOT`` of DRF 3.14+), so
+    ``&``, ``|`` and ``~`` grant an object exactly when DRF's operators would."""
+
     def __init__(self, *operands: Any) -> None:
         if len(operands) < (1 if isinstance(self, Not) else 2):
             raise ImproperlyConfigured(f"{type(self).__name__} needs operands")
         self.operands = operands
 
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        raise NotImplementedError
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return self._answer(request, view, self.evaluate_object(request, view, obj))
+
 
 class AllOf(_Composite):
     """Every operand must grant; the errors of those that do not are combined into one
     challenge (:func:`~django_jwt_at.requirements.combine`) whose ``scope`` names every
-    scope the operands require, met or not (choice A-13)."""
+    scope the operands require, met or not (Design decisions: scope parameter)."""
 
     def evaluate(self, request: Request, view: Any) -> Any:
         operands = [_instance(op) for op in self.operands]
@@ -322,17 +408,26 @@ class AllOf(_Composite):
         scopes = (
             scope
             for op in operands or [_instance(op) for op in self.operands]
-            if isinstance(op, AccessTokenPermission)
-            for scope in op.required_scopes(request, view)
+            for scope in _permission_scopes(op, request, view)
         )
         return tuple(dict.fromkeys(scopes))
 
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return all(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``AND``: every operand grants ``obj``. Every operand is asked, and the
+        challenges of those that refuse are combined, as for the request."""
+        outcomes = [_evaluate_object(_instance(op), request, view, obj) for op in self.operands]
+        errors = [o for o in outcomes if isinstance(o, ProtocolError)]
+        if errors:
+            return combine(errors)
+        return _DENIED if any(o is not None for o in outcomes) else None
 
 
 class AnyOf(_Composite):
-    """One operand must grant; otherwise the first operand's denial stands (choice A-13)."""
+    """One operand must grant; otherwise the first operand's denial stands (Design decisions: scope parameter)."""
+
+    def required_scopes(self, request: Request, view: Any) -> tuple[str, ...]:
+        """Those of the first operand, whose denial stands when none grants."""
+        return tuple(_permission_scopes(_instance(self.operands[0]), request, view))
 
     def evaluate(self, request: Request, view: Any) -> Any:
         first = None
@@ -343,8 +438,25 @@ class AnyOf(_Composite):
             first = outcome if first is None else first
         return first
 
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return any(_instance(op).has_object_permission(request, view, obj) for op in self.operands)
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``OR``: ``obj`` is granted only by an operand that grants both the request
+        and ``obj``; ``HasScope("orders:admin") | IsOwner`` must not let a token without
+        the scope reach another user's object because HasScope has no object rule.
+
+        Otherwise the first operand's denial stands, as for the request: its request-level
+        refusal (the ``insufficient_scope`` naming ``orders:admin`` tells the client what
+        would grant access), or its refusal of ``obj`` when it granted the request.
+        """
+        first = None
+        for op in self.operands:
+            operand = _instance(op)
+            outcome = _evaluate(operand, request, view)
+            if outcome is None:
+                outcome = _evaluate_object(operand, request, view, obj)
+                if outcome is None:
+                    return None
+            first = outcome if first is None else first
+        return first
 
 
 class Not(_Composite):
@@ -362,4 +474,15 @@ class Not(_Composite):
             return _without_token(request)
         if _evaluate(_instance(self.operands[0]), request, view) is None:
             return InsufficientScope()
+        return None
+
+    def evaluate_object(self, request: Request, view: Any, obj: Any) -> Any:
+        """DRF's ``NOT``: grants ``obj`` exactly when the operand's object check refuses it.
+        The operand's request-level outcome plays no part, so ``~HasScope("x")`` refuses
+        every object (HasScope grants every object). A refusal is DRF's plain 403: no
+        scope and no new login would help."""
+        if not isinstance(request.auth, AccessToken):
+            return _without_token(request)
+        if _evaluate_object(_instance(self.operands[0]), request, view, obj) is None:
+            return _DENIED
         return None

@@ -1,10 +1,11 @@
 """Authenticating a Django ``HttpRequest`` by its access token, for DRF and plain views.
 
-This is the one place that reads credentials off a request (RFC 6750 §2, RFC 9449 §7)
-and hands them to the framework-free core; the DRF authentication class and the view
-decorators both call :func:`authenticate_request`. It records on the request the DPoP
-mode and the scheme used, so that later challenges (a permission failing, say) go on the
-right scheme (:func:`challenge_context`).
+This is the one place that reads credentials off a request (RFC 6750 §2, RFC 9449 §7,
+and the client certificate a proxy forwards, RFC 8705 §3) and hands them to the
+framework-free core; the DRF authentication class and the view decorators both call
+:func:`authenticate_request`. It records on the request the DPoP mode and the scheme
+used, so that later challenges (a permission failing, say) go on the right scheme
+(:func:`challenge_context`).
 
 It runs on every request, so it reads each header once and allocates nothing it could
 build once; a token the verified-token cache holds skips the header pattern as well.
@@ -26,6 +27,7 @@ from .errors import Description, InvalidDPoPProof, InvalidRequest, InvalidToken,
 from .jwks import KeySetRegistry, key_sets
 from .keys import VerificationKey
 from .middleware import mark_dpop_nonce, mark_query_token
+from .mtls import check_certificate_binding
 from .token_cache import verified_tokens
 from .tokens import AccessToken
 from .validation import validate_access_token
@@ -44,8 +46,9 @@ _B64TOKEN_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 class WouldBlock(Exception):
     """:func:`authenticate_request` with ``blocking=False`` needs work that may block:
-    a key-set fetch, the DPoP replay store, or a form body to parse. Nothing was
-    decided; run the call again with ``blocking=True`` in a worker thread."""
+    a key-set fetch, the DPoP replay store, a form body to parse, or an issuer trusted at
+    run time. Nothing was decided; run the call again with ``blocking=True`` in a worker
+    thread."""
 
 
 class _HeldKeySets(KeySetRegistry):
@@ -53,8 +56,10 @@ class _HeldKeySets(KeySetRegistry):
 
     :meth:`find` answers from the fresh key set in memory; where the registry would
     fetch (no set, an expired set, or no key for the kid, which may mean a rotation) it
-    raises :class:`WouldBlock`, and so does every other use of the registry's state, so
-    nothing here can do I/O or decide differently from the registry.
+    raises :class:`WouldBlock`, and so it does for an issuer trusted at run time (whose
+    trust the registry checks again, maybe by calling a ``TENANTS`` callable) and for
+    every other use of the registry's state, so that nothing here can do I/O or decide
+    differently from the registry.
     """
 
     def __init__(self, registry: KeySetRegistry) -> None:
@@ -64,10 +69,14 @@ class _HeldKeySets(KeySetRegistry):
     def _state(self, issuer: IssuerConfig) -> Any:
         raise WouldBlock
 
+    _peek = _dynamic_state = _state  # type: ignore[assignment]
+
     def current(self, issuer: IssuerConfig) -> Any:
         return self._registry.current(issuer)
 
     def find(self, issuer: IssuerConfig, kid: str | None, alg: str, config: Config) -> Sequence[VerificationKey]:
+        if issuer.dynamic:
+            raise WouldBlock
         key_set = self._registry.current(issuer)
         if key_set is None or clock.now() >= key_set.expires_at:
             raise WouldBlock
@@ -144,9 +153,12 @@ def authenticate_request(
 
     With ``blocking=False`` (an event loop calling) nothing is done that may block: the
     issuer's key set must be fresh in this process's memory. Where a fetch, the DPoP
-    replay store or a form body would be needed, :class:`WouldBlock` is raised before
-    anything is decided; every answer given is the one ``blocking=True`` would give.
+    replay store, a form body or issuers trusted at run time (issuer templates, the
+    resolver) would be involved, :class:`WouldBlock` is raised before anything is decided;
+    every answer given is the one ``blocking=True`` would give.
     """
+    if not blocking and (config.issuer_templates or config.issuer_resolver):
+        raise WouldBlock  # a TENANTS callable or the resolver is sync code that may block
     mode = mode or config.dpop_mode
     contexts = _CONTEXTS[mode]
     meta = request.META
@@ -208,6 +220,14 @@ def authenticate_request(
         raise InvalidToken(Description.DPOP_BEARER)
     if mode != "off" and "HTTP_DPOP" in meta:
         raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (choice A-04)
+    if token.x5t_s256 is not None or config.require_sender_constrained:
+        # RFC 8705 §3: the certificate of the TLS connection must be the one the token is
+        # bound to. A Bearer request is sender-constrained only by that certificate: a
+        # DPoP binding accepted without a proof (the "off" allowance) does not count.
+        key = config.mtls_cert_meta_key
+        bound = check_certificate_binding(token, meta.get(key) if key else None, config)
+        if config.require_sender_constrained and not bound:
+            raise InvalidToken(Description.SENDER_CONSTRAINED)
     return token
 
 
@@ -235,5 +255,10 @@ def _authenticate_dpop(request: HttpRequest, raw: str, config: Config) -> Access
         mark_dpop_nonce(request, error.nonce)
         raise
     check_binding(token, verified)
+    if token.x5t_s256 is not None:
+        # Bound by both methods (cnf with jkt and x5t#S256): both bindings must verify,
+        # before the proof is recorded as used.
+        key = config.mtls_cert_meta_key
+        check_certificate_binding(token, request.META.get(key) if key else None, config)
     remember_proof(verified, config)
     return token

@@ -62,19 +62,19 @@ class ScopeRequirement:
         granted = token.scopes
         if self.any_of:
             if granted.isdisjoint(self.scopes):
-                # Choice A-13: for alternatives, name the first one.
+                # Design decisions, scope parameter: for alternatives, name the first one.
                 return InsufficientScope(self.scopes[:1])
             return None
         if all(scope in granted for scope in self.scopes):
             return None
-        return InsufficientScope(self.scopes)  # choice A-13: every required scope, in order
+        return InsufficientScope(self.scopes)  # Design decisions: scope parameter: every required scope, in order
 
 
 @dataclass(frozen=True)
 class ClaimValuesRequirement:
     """A list-valued claim (``roles``, ``groups``, ``entitlements``) contains all ``values``.
 
-    A failure is ``insufficient_scope`` without a ``scope`` parameter (choice A-14): no
+    A failure is ``insufficient_scope`` without a ``scope`` parameter (Design decisions: roles): no
     scope would help, and a 401 would make clients refresh in a loop.
     """
 
@@ -94,7 +94,7 @@ class StepUpRequirement:
     the user authenticated at most ``max_age`` seconds ago (``auth_time``, plus leeway).
 
     Missing ``acr`` or ``auth_time`` fails closed; ``iat`` is never used in place of
-    ``auth_time`` (it changes on refresh, RFC 9068 §2.2.1) (choice A-23).
+    ``auth_time`` (it changes on refresh, RFC 9068 §2.2.1) (Design decisions: step up rules).
     """
 
     acr_values: tuple[str, ...] = ()
@@ -115,7 +115,7 @@ class StepUpRequirement:
 
 
 def combine(errors: Sequence[ProtocolError]) -> ProtocolError:
-    """Merge the errors of requirements that must all hold into one (choice A-23).
+    """Merge the errors of requirements that must all hold into one (Design decisions: step up rules).
 
     No token beats everything; a step-up error absorbs the scopes still missing, so the
     client gets one 401 naming both; otherwise the missing scopes are listed together.

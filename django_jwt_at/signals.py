@@ -8,7 +8,8 @@ request carrying it, was refused. Each refusal has a stable reason code derived 
 
 Neither the signals nor the log records ever carry the raw token; a rejection carries no
 claim either, and its ``issuer`` is set only when it is an issuer of ``JWT_AT_ISSUERS``
-(never a string read from an untrusted token). The ``request`` they carry still holds the
+or one this process trusts at run time (never a string read from an untrusted token); its
+``tenant`` is the tenant of such an issuer of an issuer template, else None. The ``request`` they carry still holds the
 credentials in its headers: receivers must not log those.
 
 Receivers of ``access_token_rejected`` cannot change the outcome: the signal is sent with
@@ -30,16 +31,18 @@ from django.dispatch import Signal
 
 from .conf import get_config
 from .errors import Description, ProtocolError
+from .tenants import dynamic_issuers
 from .tokens import AccessToken
 
 #: ``sender`` = the authentication class; kwargs ``request``, ``token`` (the validated
-#: :class:`~django_jwt_at.tokens.AccessToken`), ``issuer`` (its configured issuer).
+#: :class:`~django_jwt_at.tokens.AccessToken`), ``issuer`` (its configured issuer) and
+#: ``tenant`` (its tenant, :attr:`AccessToken.tenant <django_jwt_at.tokens.AccessToken.tenant>`).
 access_token_validated = Signal()
 
 #: ``sender`` = the authentication or permission class that refused; kwargs ``request``,
-#: ``reason`` (a code of :data:`REASON_CODES`), ``issuer`` (a configured issuer or None),
-#: ``error`` (the RFC 6750 / RFC 9470 error code, e.g. ``"invalid_token"``) and ``status``
-#: (the HTTP status of the response).
+#: ``reason`` (a code of :data:`REASON_CODES`), ``issuer`` (a trusted issuer or None),
+#: ``tenant`` (the tenant of that issuer, or None), ``error`` (the RFC 6750 / RFC 9470
+#: error code, e.g. ``"invalid_token"``) and ``status`` (the HTTP status of the response).
 access_token_rejected = Signal()
 
 logger = logging.getLogger("django_jwt_at")
@@ -77,6 +80,10 @@ _REASONS: dict[Description, tuple[str, int]] = {
     Description.DPOP_BEARER: ("dpop_bound_as_bearer", _W),
     Description.DPOP_UNBOUND: ("not_dpop_bound", _W),
     Description.DPOP_NONCE: ("dpop_nonce_required", _I),  # the normal first step with nonces
+    Description.MTLS_MISSING: ("client_certificate_missing", _W),
+    Description.MTLS_CERTIFICATE: ("bad_client_certificate", _W),
+    Description.MTLS_BINDING: ("bad_certificate_binding", _W),
+    Description.SENDER_CONSTRAINED: ("not_sender_constrained", _W),
     Description.UNAVAILABLE: ("key_set_unavailable", _I),  # jwks warns once per outage
     Description.NOT_AUTHENTICATED: ("not_authenticated", _I),
     Description.USER_UNKNOWN: ("unknown_user", _I),
@@ -97,7 +104,11 @@ def reason_code(error: ProtocolError) -> str:
 
 def _log_validated(token: AccessToken) -> None:
     issuer = token.issuer
-    logger.info("Access token validated (issuer %s)", issuer, extra={"reason": "validated", "issuer": issuer})
+    logger.info(
+        "Access token validated (issuer %s)",
+        issuer,
+        extra={"reason": "validated", "issuer": issuer, "tenant": token.tenant},
+    )
 
 
 def token_validated(sender: type, request: Any, token: AccessToken) -> None:
@@ -108,7 +119,7 @@ def token_validated(sender: type, request: Any, token: AccessToken) -> None:
     # Signal.send returns at once without receivers; testing the list first also saves
     # building the call (has_listeners() would cost more than that).
     if access_token_validated.receivers:
-        access_token_validated.send(sender, request=request, token=token, issuer=token.issuer)
+        access_token_validated.send(sender, request=request, token=token, issuer=token.issuer, tenant=token.tenant)
 
 
 async def atoken_validated(sender: type, request: Any, token: AccessToken) -> None:
@@ -117,14 +128,20 @@ async def atoken_validated(sender: type, request: Any, token: AccessToken) -> No
     if logger.isEnabledFor(logging.INFO):
         _log_validated(token)
     if access_token_validated.receivers:
-        await access_token_validated.asend(sender, request=request, token=token, issuer=token.issuer)
+        await access_token_validated.asend(
+            sender, request=request, token=token, issuer=token.issuer, tenant=token.tenant
+        )
 
 
 def _rejection(error: ProtocolError, issuer: str | None) -> dict[str, Any]:
-    """Log the rejection; return the keyword arguments of its signal."""
+    """Log the rejection; return the keyword arguments of its signal. ``issuer`` (or
+    ``error.issuer``) is passed on only when it is a configured issuer or one this process
+    trusts at run time, with its tenant."""
     issuer = issuer or error.issuer
+    tenant: str | None = None
     if issuer is not None and issuer not in get_config().issuers:
-        issuer = None
+        known = dynamic_issuers.known(issuer)
+        issuer, tenant = (issuer, known.tenant) if known is not None else (None, None)
     code, level = _REASONS.get(error.description, (UNSPECIFIED, logging.WARNING))
     if logger.isEnabledFor(level):
         logger.log(
@@ -133,15 +150,15 @@ def _rejection(error: ProtocolError, issuer: str | None) -> dict[str, Any]:
             code,
             error.status,
             error.code or "no error code",
-            extra={"reason": code, "issuer": issuer, "error": error.code, "status": error.status},
+            extra={"reason": code, "issuer": issuer, "tenant": tenant, "error": error.code, "status": error.status},
         )
-    return {"reason": code, "issuer": issuer, "error": error.code, "status": error.status}
+    return {"reason": code, "issuer": issuer, "tenant": tenant, "error": error.code, "status": error.status}
 
 
 def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str | None = None) -> None:
     """Log and send ``access_token_rejected`` for ``error``. ``issuer`` (or
-    ``error.issuer``) is passed on only when it is a configured issuer. Receivers that
-    raise do not change the outcome."""
+    ``error.issuer``) is passed on only when it is a configured issuer or one this process
+    trusts at run time, with its tenant. Receivers that raise do not change the outcome."""
     arguments = _rejection(error, issuer)
     if access_token_rejected.receivers:
         access_token_rejected.send_robust(sender, request=request, **arguments)

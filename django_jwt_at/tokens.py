@@ -49,8 +49,16 @@ class AccessToken:
 
     @property
     def issuer(self) -> str:
-        """``iss``: the configured issuer identifier it matched exactly."""
+        """``iss``: the configured issuer identifier it matched exactly, or the issuer of a
+        tenant of an issuer template, or one the issuer resolver trusts."""
         return self._issuer.issuer
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant of the issuer: the value of the ``{tenant}`` placeholder of the issuer
+        template ``iss`` matched (:doc:`/multi-tenant`); None for an issuer configured by its
+        exact identifier or trusted by ``JWT_AT_ISSUER_RESOLVER``."""
+        return self._issuer.tenant
 
     @property
     def subject(self) -> str:
@@ -156,9 +164,9 @@ class AccessToken:
     def dpop_bound(self) -> bool:
         """True when the token is bound to a DPoP key (``cnf`` with ``jkt``, RFC 9449 §6.1).
 
-        Validation refuses any other ``cnf``; should one reach here anyway, it counts as
-        bound (fail closed): such a token is refused as a Bearer token and matches no
-        proof key.
+        A ``cnf`` that validation did not check (it refuses every ``cnf`` but ``jkt`` and,
+        with certificate binding on, ``x5t#S256``) counts as bound (fail closed): such a
+        token is refused as a Bearer token and matches no proof key.
         """
         cnf = self._claims.get("cnf")
         return cnf is not None and (not isinstance(cnf, Mapping) or "jkt" in cnf)
@@ -169,3 +177,11 @@ class AccessToken:
         cnf = self._claims.get("cnf")
         jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
         return jkt if isinstance(jkt, str) else None
+
+    @property
+    def x5t_s256(self) -> str | None:
+        """The SHA-256 thumbprint of the client certificate the token is bound to
+        (``cnf`` member ``x5t#S256``, RFC 8705 §3.1), or None."""
+        cnf = self._claims.get("cnf")
+        x5t = cnf.get("x5t#S256") if isinstance(cnf, Mapping) else None
+        return x5t if isinstance(x5t, str) else None

@@ -19,13 +19,16 @@ from .errors import Description, InvalidToken, ProtocolError
 from .jwks import KeySetRegistry
 from .jws import CompactJWS, frozen_object, parse_compact
 from .keys import VerificationKey
+from .tenants import dynamic_issuers
 from .token_cache import VerifiedTokenCache
 from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
 #: The confirmation methods (RFC 7800 §3.1 ``cnf`` members) whose binding the package
-#: verifies: the DPoP key thumbprint (RFC 9449 §6.1).
+#: always verifies: the DPoP key thumbprint (RFC 9449 §6.1). With JWT_AT_MTLS_CERT_HEADER
+#: set, ``Config.confirmation_methods`` adds the certificate thumbprint ``x5t#S256``
+#: (RFC 8705 §3.1), verified per request by :mod:`django_jwt_at.mtls`.
 VERIFIED_CONFIRMATION_METHODS = frozenset({"jkt"})
 
 #: The steps of validation after :func:`~django_jwt_at.jws.parse_compact`, in the order
@@ -84,7 +87,11 @@ def validate_access_token(
         cache = None
     if cache is not None:
         cached = cache.get(raw, config=config, key_sets=key_sets, now=now)
-        if cached is not None:
+        # A tenant the TENANTS callable (or the resolver) stopped trusting is refused
+        # within JWT_AT_DYNAMIC_ISSUER_TTL, remembered tokens included.
+        if cached is not None and (
+            not cached._issuer.dynamic or dynamic_issuers.still_trusted(cached._issuer, config, now)
+        ):
             return cached
     jws = parse_compact(raw, config.limits, config.token_types)
     header = jws.header
@@ -96,6 +103,9 @@ def validate_access_token(
     # before anything is fetched (C-8414-04: no discovery from an untrusted iss).
     issuer_value = claims.get("iss")
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
+    if issuer is None and isinstance(issuer_value, str) and (config.issuer_templates or config.issuer_resolver):
+        # An issuer template or the resolver (docs/multi-tenant.rst), still before any fetch.
+        issuer = dynamic_issuers.resolve(issuer_value, config, now)
     if issuer is None:
         raise _invalid(Description.ISS, "issuer")
     try:
@@ -133,23 +143,32 @@ def _check_trusted(
     else:
         # An unknown kid reads as a bad signature to the client (spec §0.4, D-signature).
         raise _invalid(Description.SIGNATURE, "signature" if keys else "key")
-    return check_claims(header.fields, jws.claims, issuer, config.leeway, now), verified_by
+    token = check_claims(
+        header.fields, jws.claims, issuer, config.leeway, now, confirmation_methods=config.confirmation_methods
+    )
+    return token, verified_by
 
 
-def _verifiable_confirmation(cnf: object) -> bool:
-    """True for a ``cnf`` object naming only methods the package verifies, with string values."""
+def _verifiable_confirmation(cnf: object, methods: frozenset[str]) -> bool:
+    """True for a ``cnf`` object naming only ``methods``, with string values."""
     return (
-        type(cnf) is dict
-        and bool(cnf)
-        and cnf.keys() <= VERIFIED_CONFIRMATION_METHODS
-        and all(type(value) is str for value in cnf.values())
+        type(cnf) is dict and bool(cnf) and cnf.keys() <= methods and all(type(value) is str for value in cnf.values())
     )
 
 
 def check_claims(
-    header: Mapping[str, Any], claims: dict[str, Any], issuer: IssuerConfig, leeway: int, now: float
+    header: Mapping[str, Any],
+    claims: dict[str, Any],
+    issuer: IssuerConfig,
+    leeway: int,
+    now: float,
+    *,
+    confirmation_methods: frozenset[str] = VERIFIED_CONFIRMATION_METHODS,
 ) -> AccessToken:
     """The claim steps (:data:`CLAIM_STEPS`, in that order) for a token of ``issuer``.
+
+    A ``cnf`` claim may name only ``confirmation_methods`` (the configuration's
+    ``confirmation_methods``); the binding itself is checked per request.
 
     Pure: no key, no I/O. Validation calls it after the signature check; ``manage.py
     jwt_at_inspect`` also calls it on the unverified claims when no key set is at hand.
@@ -199,7 +218,7 @@ def check_claims(
     for name, value in issuer.required_claim_values:
         if claims.get(name) != value:
             raise _invalid(Description.CLAIMS, "claim-values")
-    if "cnf" in claims and not _verifiable_confirmation(claims["cnf"]):
+    if "cnf" in claims and not _verifiable_confirmation(claims["cnf"], confirmation_methods):
         # A token bound by a method whose binding is not verified MUST be refused (RFC 8705
         # §3, RFC 9449 §7.2): accepting it as a bearer token would drop the sender
         # constraint the authorization server asked for.

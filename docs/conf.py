@@ -37,9 +37,12 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "myst_parser",  # the changelog page includes CHANGELOG.md
 ]
 
 exclude_patterns = ["_build"]
+# CHANGELOG.md is included below the changelog page's own title: its "##" are sections.
+suppress_warnings = ["myst.header"]
 root_doc = "index"
 language = "en"
 nitpicky = False

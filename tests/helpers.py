@@ -64,15 +64,17 @@ def bearer(
     realm: str = REALM,
     resource_metadata: str | None = None,
 ) -> str:
-    """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted)."""
+    """The canonical Bearer challenge (spec §0.3 parameter order, every value quoted):
+    ``scope`` right after the error parameters and before ``error_uri``, so that no
+    ``scope=`` inside an error URI comes first."""
     params = [("realm", realm)]
     for name, value in (
         ("error", error),
         ("error_description", description),
-        ("error_uri", error_uri),
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("error_uri", error_uri),
         ("resource_metadata", resource_metadata),
     ):
         if value is not None:
@@ -87,6 +89,7 @@ def dpop(
     scope: str | None = None,
     acr_values: str | None = None,
     max_age: str | None = None,
+    error_uri: str | None = None,
     algs: str = DPOP_ALGS,
     resource_metadata: str | None = None,
 ) -> str:
@@ -98,6 +101,7 @@ def dpop(
         ("scope", scope),
         ("acr_values", acr_values),
         ("max_age", max_age),
+        ("error_uri", error_uri),
         ("algs", algs),
         ("resource_metadata", resource_metadata),
     ):
@@ -352,3 +356,31 @@ def our_messages(**kwargs: Any) -> list[Any]:
 
     silenced = set(settings.SILENCED_SYSTEM_CHECKS)
     return [m for m in run_checks(**kwargs) if m.id and m.id.startswith("django_jwt_at.") and m.id not in silenced]
+
+
+def subjects_from_workers(validate: Any, tokens: list[str], workers: int = 4, timeout: float = 20) -> list[str]:
+    """Validate each of ``tokens`` in a thread of its own, all released at once, the threads
+    spread over ``workers`` KeySetRegistry instances (each one worker process's memory);
+    return each outcome: the token's subject, or the name of the exception it raised.
+    ``validate(token, registry)`` validates one token."""
+    import threading
+
+    from django_jwt_at.jwks import KeySetRegistry
+
+    registries = [KeySetRegistry() for _ in range(workers)]
+    barrier = threading.Barrier(len(tokens))
+    outcomes: list[str] = []
+
+    def run(registry: Any, token: str) -> None:
+        barrier.wait(10)
+        try:
+            outcomes.append(validate(token, registry).subject)
+        except Exception as exc:  # an outcome like any other, for the test to compare
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run, args=(registries[i % workers], t)) for i, t in enumerate(tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return outcomes

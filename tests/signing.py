@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +147,32 @@ class SigningKey:
 
 def rsa_key(kid: str, bits: int = 2048, alg: str = "RS256") -> SigningKey:
     return SigningKey(kid, rsa.generate_private_key(public_exponent=65537, key_size=bits), alg)
+
+
+def rsa_key_with_exponent(kid: str, exponent: int, bits: int = 2048, alg: str = "RS256") -> SigningKey:
+    """An RSA key with public exponent ``exponent`` (``cryptography`` generates only 3 and
+    65537): the primes of a generated key, with the private exponent recomputed."""
+    while True:
+        numbers = rsa.generate_private_key(public_exponent=65537, key_size=bits).private_numbers()
+        p, q = numbers.p, numbers.q
+        phi = (p - 1) * (q - 1)
+        if math.gcd(exponent, phi) == 1 and exponent < p * q:
+            break
+    d = pow(exponent, -1, phi)
+    public = rsa.RSAPublicNumbers(exponent, p * q)
+    private = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), public).private_key()
+    return SigningKey(kid, private, alg)
+
+
+def odd_modulus(bits: int, seed: int = 0) -> int:
+    """A fixed odd number of exactly ``bits`` bits: an RSA modulus for tests that load a
+    key without verifying anything with it (no primes, so no key generation)."""
+    return random.Random(seed or bits).getrandbits(bits) | 1 << (bits - 1) | 1
+
+
+def rsa_jwk(n: int, e: int = 65537, **members: Any) -> dict:
+    """A public RSA JWK of ``n`` and ``e``, minimally encoded (RFC 7518 §6.3.1), plus ``members``."""
+    return {"kty": "RSA", "n": _int_b64(n), "e": _int_b64(e), **members}
 
 
 def ec_key(kid: str, crv: str = "P-256") -> SigningKey:

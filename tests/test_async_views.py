@@ -479,3 +479,57 @@ def test_non_blocking_call_refuses_to_fetch(make_token, server) -> None:
     assert inline is not None and blocking is not None
     assert dict(inline.claims) == dict(blocking.claims) and inline.issuer == blocking.issuer
     assert inline.audience == (FX_AUD,)
+
+
+# --- issuers trusted at run time --------------------------------------------------------------------
+
+TENANT_TEMPLATE = "https://login.example.com/{tenant}/v2.0"
+#: (tenant, whether the TENANTS callable was called on an event loop)
+TENANT_CALLS: list[tuple[str, bool]] = []
+
+
+def trusted_tenant(tenant: str) -> bool:
+    """A TENANTS callable: sync code that may query a database."""
+    try:
+        asyncio.get_running_loop()
+        on_loop = True
+    except RuntimeError:
+        on_loop = False
+    TENANT_CALLS.append((tenant, on_loop))
+    return tenant == "alpha"
+
+
+@pytest.fixture
+def tenant_template(fx: Any, server: Any, keys: Any) -> Any:
+    from django_jwt_at.tenants import dynamic_issuers
+
+    server.route("/tenants/alpha/jwks", {"keys": [keys["rsa-1"].public_jwk(alg="RS256")]})
+    fx.settings.JWT_AT_ISSUERS = {
+        **fx.settings.JWT_AT_ISSUERS,
+        TENANT_TEMPLATE: {
+            "AUDIENCE": FX_AUD,
+            "JWKS_URI": server.url("/tenants/{tenant}/jwks"),
+            "ALGORITHMS": ["RS256"],
+            "TENANTS": f"{__name__}.trusted_tenant",
+        },
+    }
+    TENANT_CALLS.clear()
+    dynamic_issuers.clear()
+    yield
+    dynamic_issuers.clear()
+
+
+def test_issuers_trusted_at_run_time_are_decided_off_the_event_loop(make_token, hops, tenant_template) -> None:
+    """A TENANTS callable (or a resolver) is sync code: with issuer templates or a
+    resolver configured, async views authenticate in the worker thread, and answer as
+    the sync path does."""
+    trusted = make_token(claims={"iss": TENANT_TEMPLATE.replace("{tenant}", "alpha")})
+    refused = make_token(claims={"iss": TENANT_TEMPLATE.replace("{tenant}", "beta")})
+    exact = make_token()
+    for token in (trusted, trusted, refused, exact, exact):
+        async_answer = answer(aget("/async", f"Bearer {token}"))
+        assert async_answer == answer(sget("/sync", f"Bearer {token}"))
+    assert answer(aget("/async", f"Bearer {trusted}"))[0] == 200
+    assert answer(aget("/async", f"Bearer {refused}"))[0] == 401
+    assert hops and all(hop == ("authenticate_request", False) for hop in hops)
+    assert TENANT_CALLS and not any(on_loop for _, on_loop in TENANT_CALLS)

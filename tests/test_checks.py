@@ -46,6 +46,13 @@ def test_call_command_check_fails_on_configuration_error(settings):
         call_command("check", verbosity=0)
 
 
+def test_checks_have_their_own_tag(settings):
+    call_command("check", "--tag", "django_jwt_at", verbosity=0)  # a known tag
+    settings.JWT_AT_ISSUERS = {FX_ISS: {"AUDIENCE": FX_AUD, "ALGORITHMS": ["none"]}}
+    with pytest.raises(SystemCheckError, match=r"django_jwt_at\.E004"):
+        call_command("check", "--tag", "django_jwt_at", verbosity=0)
+
+
 @pytest.mark.parametrize(
     "algorithms",
     [
@@ -296,3 +303,49 @@ def test_settings_are_read_lazily_and_follow_changes(settings, fx):
     assert get_config().leeway == 10
     settings.JWT_AT_REALM = "other"
     assert get_config().realm == "other"
+
+
+def _readme_settings() -> dict:
+    """The settings block of README.md, as a user pastes it (INSTALLED_APPS aside)."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if "JWT_AT_ISSUERS" in b]
+    namespace: dict = {}
+    exec(block, namespace)
+    return {k: v for k, v in namespace.items() if k.isupper() and k != "INSTALLED_APPS"}
+
+
+def test_readme_settings_pass_the_checks_without_a_message(settings):
+    """Pasted into a new project (default cache, no DPoP settings), the README's block
+    gives manage.py check nothing to say, and challenges are Bearer-only."""
+    from django.test import Client
+
+    readme = _readme_settings()
+    assert set(readme) == {"REST_FRAMEWORK", "JWT_AT_ISSUERS"}
+    for name in [n for n in dir(settings) if n.startswith("JWT_AT_")]:
+        delattr(settings, name)
+    for name, value in readme.items():
+        setattr(settings, name, value)
+    settings.SILENCED_SYSTEM_CHECKS = []
+    settings.ROOT_URLCONF = "tests.plain_urls"
+    assert our_messages() == []
+    assert get_config().dpop_mode == "off"
+    response = Client().get("/orders")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
+
+
+def test_the_settings_reader_imports_no_user_mapping():
+    """The reader names the mapping by dotted path: importing it loads neither the user
+    mappings nor the models (no import cycle through users.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django_jwt_at.conf; "
+        "assert not {'django_jwt_at.users', 'django_jwt_at.models', 'django_jwt_at.tokens'} & set(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert get_config().user_mapping == "django_jwt_at.users.StatelessUserMapping"

@@ -9,13 +9,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 from django.urls import path
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from django_jwt_at.authentication import JWTAccessTokenAuthentication
 from django_jwt_at.decorators import access_token_required, step_up_required
+from django_jwt_at.metadata import collect_scopes
 from django_jwt_at.permissions import (
     AllOf,
     AnyOf,
@@ -95,6 +98,38 @@ class OrdersView(APIView):
     post = put = delete = get
 
 
+class RouteScopedView(APIView):
+    """One view class behind two routes, each with its own ``as_view(required_scopes=...)``."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes: dict[str, list[str]] | None = None
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+class OrderActions(ViewSet):
+    """Two ``@action`` routes of one ViewSet, each with its own ``required_scopes``."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes = {"read": ["orders:read"], "write": ["orders:write"]}
+
+    def list(self, request):
+        return Response({"ok": True})
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:write"]})
+    def ship(self, request, pk=None):
+        return Response({"shipped": pk})
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:refund"]})
+    def refund(self, request, pk=None):
+        return Response({"refunded": pk})
+
+
+actions_router = SimpleRouter(trailing_slash=False)
+actions_router.register("order-actions", OrderActions, basename="order-actions")
+
+
 @access_token_required(scopes=["orders:read"])
 def plain_sync(request):
     return JsonResponse({"sub": request.auth.subject, "user": request.user.username})
@@ -154,6 +189,10 @@ urlpatterns = [
         "session-not",
         _view(~HasScope("orders:write"), authentication=[SessionAuthentication, JWTAccessTokenAuthentication]),
     ),
+    path("route-read", RouteScopedView.as_view(required_scopes={"GET": ["reports:read"]})),
+    path("route-admin", RouteScopedView.as_view(required_scopes={"GET": ["reports:admin"]})),
+    path("route-unset", RouteScopedView.as_view()),
+    *actions_router.urls,
     path("methods-arg", _view(HasScopeForMethod({"read": ["orders:read"], "POST": ["orders:write"]}))),
     path("plain-sync", plain_sync),
     path("plain-async", plain_async),
@@ -401,6 +440,50 @@ def test_scopes_by_method_argument_fails_closed_for_unlisted_methods(api, make_t
     response = api.request("DELETE", "/methods-arg", make_token())
     assert response.status_code == 403
     assert response["WWW-Authenticate"] == insufficient_scope()
+
+
+def test_view_required_scopes_per_route(api, make_token):
+    # One view class, two as_view(required_scopes=...): each route enforces its own mapping,
+    # whichever route is requested first.
+    reader = make_token(claims={"scope": "reports:read"})
+    assert api.get("/route-read", reader).status_code == 200
+    response = api.get("/route-admin", reader)
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("reports:admin"))
+    assert api.get("/route-admin", make_token(claims={"scope": "reports:admin"})).status_code == 200
+    response = api.get("/route-read", make_token(claims={"scope": "reports:admin"}))
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("reports:read"))
+
+
+def test_view_required_scopes_per_action(api, make_token):
+    writer = make_token(claims={"scope": "orders:write"})
+    assert api.post("/order-actions/7/ship", writer).status_code == 200
+    response = api.post("/order-actions/7/refund", writer)
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("orders:refund"))
+    refunder = make_token(claims={"scope": "orders:refund"})
+    assert api.post("/order-actions/7/refund", refunder).status_code == 200
+    response = api.post("/order-actions/7/ship", refunder)
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("orders:write"))
+    # The routes without @action kwargs keep the class's mapping.
+    assert api.get("/order-actions", make_token(claims={"scope": "orders:read"})).status_code == 200
+    response = api.get("/order-actions", writer)
+    assert (response.status_code, response["WWW-Authenticate"]) == (403, insufficient_scope("orders:read"))
+
+
+def test_view_without_required_scopes_is_a_configuration_error(api, make_token):
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"^RouteScopedView\.required_scopes must be a non-empty dict of HTTP method to scopes, not None$",
+    ):
+        api.get("/route-unset", make_token())
+
+
+def test_metadata_collects_the_scopes_of_routes_and_actions():
+    scopes = collect_scopes(__name__)
+    assert [s for s in scopes if s.startswith(("reports:", "orders:refund"))] == [
+        "reports:read",
+        "reports:admin",
+        "orders:refund",
+    ]
 
 
 # --- decorators -------------------------------------------------------------------------

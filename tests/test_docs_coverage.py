@@ -269,7 +269,7 @@ def test_every_management_command_is_documented() -> None:
     assert not missing, f"management commands not documented in docs/: {missing}"
 
 
-@pytest.mark.parametrize("page", ["overview", "quickstart", "settings", "providers", "checks", "errors"])
+@pytest.mark.parametrize("page", ["overview", "quickstart", "settings", "providers", "checks", "errors", "mcp"])
 def test_pages_are_in_the_toctree(page: str) -> None:
     index = rst_sources()["index.rst"]
     toctree = index.split(".. toctree::", 1)[1]

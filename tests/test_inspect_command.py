@@ -54,8 +54,14 @@ EXIT = {"valid": 0, "invalid": 1, "undetermined": 3}
 NOT_FETCHED = "key set not fetched; use --fetch"
 NO_CACHED_KEY = "no key for this kid and alg in the cached key set (validation would refetch it); use --fetch"
 UNAVAILABLE = "the key set cannot be obtained (manage.py jwt_at_keys --refresh says why)"
-EXP = "2030-03-17T17:56:40Z (in 600 s)"  # T0's exp seen at NOW
-IAT = "2030-03-17T17:46:40Z (in 0 s)"
+EXP = "2030-03-17T17:56:40Z (in 10 min)"  # T0's exp seen at NOW
+IAT = "2030-03-17T17:46:40Z (now)"
+#: How a failing time claim 120 s off NOW is reported after its description (clock skew).
+TIME_DETAIL = {
+    "expired": " (exp 2030-03-17T17:44:40Z, 2 min ago; leeway 60 s)",
+    "nbf": " (nbf 2030-03-17T17:48:40Z, in 2 min; leeway 60 s)",
+    "iat": " (iat 2030-03-17T17:48:40Z, in 2 min; leeway 60 s)",
+}
 
 
 def inspect(*args: str, stdin: str | None = None) -> tuple[str, int]:
@@ -200,7 +206,7 @@ def test_failing_step_is_reported_and_later_steps_are_skipped(make_token, fx, se
     lines = check_lines(output)
     at = STEPS.index(step)
     assert [line.split(":")[0] for line in lines[:at]] == [f"PASS  {s}" for s in STEPS[:at]]
-    assert lines[at] == f"FAIL  {step}: {D[key]}"
+    assert lines[at] == f"FAIL  {step}: {D[key]}" + TIME_DETAIL.get(key, "")
     assert lines[at + 1 :] == [f"SKIP  {s}" for s in STEPS[at + 1 :]]
     assert output.splitlines()[-1] == f"Result: INVALID ({step}: {D[key]})"
     # keys are fetched only for a token that passed every check that needs none (A-33)
@@ -243,7 +249,7 @@ def test_offline_claim_failure_is_invalid_without_keys(make_token, server, outbo
         f"SKIP  key: {NOT_FETCHED}",
         "SKIP  signature",
         "PASS  aud",
-        f"FAIL  exp: {D['expired']}",
+        f"FAIL  exp: {D['expired']}{TIME_DETAIL['expired']}",
         "SKIP  nbf",
         "SKIP  iat",
         "SKIP  claims",
@@ -371,7 +377,7 @@ def test_at_evaluates_time_claims_at_another_instant(make_token, server, at):
     token = make_token()  # exp NOW + 600, leeway 60: expired from NOW + 660 on
     output, status = inspect("-", "--fetch", "--at", at, stdin=token)
     assert status == 1
-    assert f"FAIL  exp: {D['expired']}" in check_lines(output)
+    assert f"FAIL  exp: {D['expired']} (exp 2030-03-17T17:56:40Z, 1 min ago; leeway 60 s)" in check_lines(output)
     assert "Checks at 2030-03-17T17:57:40Z," in output
     output, status = inspect("-", "--fetch", "--at", str(int(NOW) + 659), stdin=token)
     assert status == 0
@@ -391,7 +397,7 @@ def test_json_output(make_token, server):
     steps = document["steps"]
     assert [s["step"] for s in steps] == STEPS
     assert [s["verdict"] for s in steps] == ["PASS"] * 16 + ["FAIL"] + ["SKIP"] * 5
-    assert steps[STEPS.index("exp")]["detail"] == D["expired"]
+    assert steps[STEPS.index("exp")]["detail"] == D["expired"] + TIME_DETAIL["expired"]
     assert steps[STEPS.index("key")]["detail"] == "kid 'rsa-1', RS256"
     assert steps[STEPS.index("nbf")]["detail"] is None
     assert_no_token_material(token, output)

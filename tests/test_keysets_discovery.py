@@ -176,12 +176,22 @@ def test_C_8414_03_unusable_jwks_uri(api, make_token, fx, server, outbound, jwks
     assert "as.example.com" not in outbound
 
 
-def test_C_8414_03_http_jwks_uri_allowed_with_allow_http(api, make_token, fx, server):
-    # loopback http is always fine; this documents that the metadata jwks_uri is used as is.
+@pytest.mark.parametrize(
+    ("allow_http", "host", "expected"),
+    [(True, "localhost", 200), (False, "localhost", 503), (False, "127.0.0.1", 200)],
+    ids=["C-8414-03-http-with-allow-http", "C-8414-03-http-other-origin", "C-8414-03-http-issuer-origin"],
+)
+def test_C_8414_03_http_jwks_uri_from_metadata(api, make_token, fx, server, allow_http, host, expected):
+    # Loopback http is a rule for URLs written in settings: a jwks_uri read from metadata may
+    # use http only with ALLOW_HTTP or on the origin of the (http, loopback) issuer itself.
     issuer = server.origin
-    discovery_issuer(fx, issuer)
-    server.route(RS8414, metadata(issuer, server.url("/jwks", host="localhost")))
-    assert api.get("/orders", make_token(claims={"iss": issuer})).status_code == 200
+    discovery_issuer(fx, issuer, ALLOW_HTTP=allow_http)
+    server.route(RS8414, metadata(issuer, server.url("/jwks", host=host)))
+    response = api.get("/orders", make_token(claims={"iss": issuer}))
+    if expected == 503:
+        assert_unavailable(response)
+    assert response.status_code == expected
+    assert server.count("/jwks") == (1 if expected == 200 else 0)
 
 
 @pytest.mark.parametrize(

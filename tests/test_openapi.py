@@ -14,13 +14,18 @@ pytest.importorskip("drf_spectacular")
 
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import path
+from django.utils.decorators import method_decorator
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from django_jwt_at.checks import check_settings
+from django_jwt_at.decorators import access_token_required, step_up_required
 from django_jwt_at.openapi import JWTAccessTokenScheme  # noqa: F401  (registers the extension)
 from django_jwt_at.permissions import HasAnyScope, HasRole, HasScope, HasScopeForMethod, StepUpRequired
 
@@ -53,6 +58,37 @@ def view(*permissions: Any, methods: tuple[str, ...] = ("get",), **attrs: Any) -
     return type("V", (APIView,), members).as_view()
 
 
+class RouteScoped(APIView):
+    """Each as_view(required_scopes=...) is documented with its own scopes."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes: dict[str, list[str]] | None = None
+
+    def get(self, request: Any) -> Response:
+        return Response({})
+
+
+class Refunds(ViewSet):
+    """Each @action(required_scopes=...) is documented with its own scopes."""
+
+    permission_classes = [HasScopeForMethod]
+    required_scopes = {"read": ["orders:read"]}
+
+    def list(self, request: Any) -> Response:
+        return Response([])
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:write"]})
+    def ship(self, request: Any, pk: str | None = None) -> Response:
+        return Response({})
+
+    @action(detail=True, methods=["post"], required_scopes={"POST": ["orders:refund"]})
+    def refund(self, request: Any, pk: str | None = None) -> Response:
+        return Response({})
+
+
+router = SimpleRouter(trailing_slash=False)
+router.register("refunds", Refunds, basename="refunds")
+
 urlpatterns = [
     path("public", view(AllowAny)),
     path("any-token", view(IsAuthenticated)),
@@ -77,7 +113,42 @@ urlpatterns = [
         "view-mapping",
         view(HasScopeForMethod, methods=("get", "put"), required_scopes={"GET": ["r"]}),
     ),
+    path("route-a", RouteScoped.as_view(required_scopes={"GET": ["route:a"]})),
+    path("route-b", RouteScoped.as_view(required_scopes={"GET": ["route:b"]})),
+    *router.urls,
 ]
+
+
+def function_views() -> list[Any]:
+    """DRF function views with the decorators, on either side of @api_view. Built when the
+    schema is: @api_view fixes the view's schema class (DEFAULT_SCHEMA_CLASS) when it runs."""
+
+    def handler(request: Any) -> Response:
+        return Response({})
+
+    def method_decorated() -> Any:
+        decorated = method_decorator(access_token_required(scopes=["m"]))(lambda self, request: Response({}))
+        return type("V", (APIView,), {"get": decorated}).as_view()
+
+    mfa = ["urn:example:acr:mfa"]
+    return [
+        path("fn-scopes", api_view(["GET"])(access_token_required(scopes=["a", "b"])(handler))),
+        path("fn-any", api_view(["GET"])(access_token_required(scopes=["a"], any_scopes=["b", "c"])(handler))),
+        path(
+            "fn-step-up",
+            api_view(["POST"])(step_up_required(acr_values=mfa, max_age=300, scopes=["payments:write"])(handler)),
+        ),
+        path("fn-step-up-only", api_view(["POST"])(step_up_required(max_age=300)(handler))),
+        path("fn-bare", api_view(["GET"])(access_token_required(handler))),
+        path(
+            "fn-permission",
+            api_view(["GET"])(permission_classes([HasScope("p")])(access_token_required(scopes=["d"])(handler))),
+        ),
+        path("fn-outer", access_token_required(scopes=["a"])(api_view(["GET"])(handler))),
+        path("fn-outer-step-up", step_up_required(acr_values=mfa, scopes=["pay"])(api_view(["POST"])(handler))),
+        path("method-decorator", method_decorated()),
+    ]
+
 
 #: path -> method -> scope alternatives (one security requirement each).
 SCOPES = {
@@ -95,6 +166,20 @@ SCOPES = {
     "/orders": {"get": [["orders:read"]], "post": [["orders:write"]], "delete": [["orders:admin"]]},
     # PUT has no entry: never granted, so no scope would help.
     "/view-mapping": {"get": [["r"]], "put": [[]]},
+    "/route-a": {"get": [["route:a"]]},
+    "/route-b": {"get": [["route:b"]]},
+    "/refunds": {"get": [["orders:read"]]},
+    "/refunds/{id}/ship": {"post": [["orders:write"]]},
+    "/refunds/{id}/refund": {"post": [["orders:refund"]]},
+    "/fn-scopes": {"get": [["a", "b"]]},
+    "/fn-any": {"get": [["a", "b"], ["a", "c"]]},
+    "/fn-step-up": {"post": [["payments:write"]]},
+    "/fn-step-up-only": {"post": [[]]},
+    "/fn-bare": {"get": [[]]},
+    "/fn-permission": {"get": [["p", "d"]]},
+    "/fn-outer": {"get": [["a"]]},
+    "/fn-outer-step-up": {"post": [["pay"]]},
+    "/method-decorator": {"get": [["m"]]},
 }
 
 
@@ -108,7 +193,7 @@ def schema_settings(settings: Any) -> None:
 
 def schema(oas_version: str = "3.0.3") -> dict[str, Any]:
     with patched_settings({"OAS_VERSION": oas_version}):
-        return SchemaGenerator(patterns=urlpatterns).get_schema(request=None, public=True)
+        return SchemaGenerator(patterns=[*urlpatterns, *function_views()]).get_schema(request=None, public=True)
 
 
 def security(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import quote
 
 import pytest
@@ -12,6 +13,7 @@ from django_jwt_at.permissions import HasAnyScope, HasScope
 
 from .conftest import exchange_problems
 from .helpers import (
+    MFA,
     NO_CREDENTIALS,
     D,
     bearer,
@@ -315,6 +317,37 @@ def test_C_6750_16_error_uri_configured(api, make_token, clock, settings):
     # No error -> no error_uri either.
     response = api.get("/orders")
     assert response["WWW-Authenticate"] == NO_CREDENTIALS
+
+
+#: How the MCP SDKs find a parameter: the first match anywhere in the field.
+MCP_SDK_SCOPE = re.compile(r'scope=(?:"([^"]+)"|([^\s,]+))')
+
+
+def test_C_6750_16_scope_comes_before_error_uri(api, make_token, clock, settings):
+    """An error URI that contains ``scope=`` comes after the scope parameter, so a client
+    that searches the field for ``scope=`` finds the real one."""
+    settings.JWT_AT_ERROR_URI = "https://docs.example.com/errors?scope=none#scope"
+    response = api.post("/orders", make_token(claims={"scope": "orders:read"}))
+    assert response.status_code == 403
+    value = response["WWW-Authenticate"]
+    assert value == (
+        'Bearer realm="api", error="insufficient_scope", error_description="The request requires higher '
+        'privileges than provided by the access token", scope="orders:write", '
+        'error_uri="https://docs.example.com/errors?scope=none#scope"'
+    )
+    assert MCP_SDK_SCOPE.search(value).group(1) == "orders:write"
+    # Step-up: scope, acr_values and max_age, then error_uri.
+    response = api.post("/payments", make_token(claims={"scope": "orders:read", "acr": "urn:example:acr:pwd"}))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == bearer(
+        "insufficient_user_authentication",
+        D["acr"],
+        scope="payments:write",
+        acr_values=MFA,
+        error_uri="https://docs.example.com/errors?scope=none#scope",
+    )
+    assert response["WWW-Authenticate"].index('scope="') < response["WWW-Authenticate"].index("acr_values=")
+    assert response["WWW-Authenticate"].index("acr_values=") < response["WWW-Authenticate"].index("error_uri=")
 
 
 def test_C_6750_16_error_uri_default_absent(api, make_token, clock):

@@ -260,6 +260,113 @@ def test_C_9449_12_unusable_jwk(api, tb, proof, kd, variant):
     assert_proof_error(dpop_get(api, tb, value))
 
 
+# --- proof keys of hostile size: refused before any signature work --------------------------------
+
+#: An odd public exponent of 3,071 bits: each verification with it costs ~150 ordinary ones.
+BIG_EXPONENT = (1 << 3070) | 0x1235
+
+
+@pytest.fixture(scope="module")
+def sized_keys():
+    return {
+        "KD-E3071": signing.rsa_key_with_exponent("KD-E3071", BIG_EXPONENT, bits=3072, alg="PS256"),
+        "KD-3072": signing.rsa_key("KD-3072", bits=3072, alg="PS256"),
+    }
+
+
+@pytest.fixture
+def key_work(monkeypatch):
+    """``key_work()``: counts of RSA key objects built and signatures checked by the library
+    from then on, the issuer's key set being loaded first (with the current settings)."""
+    from django_jwt_at import keys
+    from django_jwt_at.conf import get_config
+    from django_jwt_at.jwks import key_sets
+
+    counts = {"rsa_numbers": 0, "verify": 0}
+
+    def start():
+        config = get_config()
+        assert key_sets.find(config.issuers[FX_ISS], "rsa-1", "RS256", config)
+        counts.update(rsa_numbers=0, verify=0)
+        return counts
+
+    numbers, verify = keys.rsa.RSAPublicNumbers, keys.VerificationKey.verify
+
+    def counting_numbers(*args):
+        counts["rsa_numbers"] += 1
+        return numbers(*args)
+
+    def counting_verify(self, *args):
+        counts["verify"] += 1
+        return verify(self, *args)
+
+    monkeypatch.setattr(keys.rsa, "RSAPublicNumbers", counting_numbers)
+    monkeypatch.setattr(keys.VerificationKey, "verify", counting_verify)
+    return start
+
+
+def test_proof_key_with_a_3071_bit_exponent(api, bound, proof, sized_keys, key_work):
+    # A real key and a valid proof: the exponent alone makes it refused, before any
+    # signature check (the token's own check runs before the proof's: one verify).
+    key = sized_keys["KD-E3071"]
+    token = bound(key)
+    value = proof(token, key=key)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+@pytest.mark.parametrize(
+    "bits, exponent",
+    [(2048, 2**32 + 1), (2048, 2**64 + 1), (2048, 1), (2048, 65536), (8200, 65537), (16384, 65537)],
+    ids=["exponent-2**32+1", "exponent-2**64+1", "exponent-1", "exponent-even", "modulus-8200", "modulus-16384"],
+)
+def test_proof_key_out_of_bounds(api, make_token, proof, client_keys, key_work, bits, exponent):
+    jwk = signing.rsa_jwk(signing.odd_modulus(bits), exponent)
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+def test_proof_key_bound_is_8192_bits_whatever_the_setting(api, make_token, proof, client_keys, key_work, settings):
+    # Raising JWT_AT_MAX_RSA_KEY_BITS for an issuer's keys lets no client choose longer ones.
+    settings.JWT_AT_MAX_RSA_KEY_BITS = 16384
+    jwk = signing.rsa_jwk(signing.odd_modulus(8200))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 0, "verify": 1}
+
+
+def test_proof_key_bound_follows_a_lower_setting(api, bound, proof, sized_keys, settings):
+    key = sized_keys["KD-3072"]
+    token = bound(key)
+    assert dpop_get(api, token, proof(token, key=key)).status_code == 200
+    settings.JWT_AT_MAX_RSA_KEY_BITS = 2048
+    assert_proof_error(dpop_get(api, token, proof(token, key=key)))
+
+
+def test_proof_key_of_8192_bits_reaches_the_signature_check(api, make_token, proof, client_keys, key_work):
+    jwk = signing.rsa_jwk(signing.odd_modulus(8192))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    value = proof(token, key=client_keys["KD-RSA"], jwk=jwk)
+    counts = key_work()
+    assert_proof_error(dpop_get(api, token, value))
+    assert counts == {"rsa_numbers": 1, "verify": 2}  # loaded, then its signature refused
+
+
+@pytest.mark.parametrize("member", ["x", "y"])
+def test_proof_key_ec_coordinate_with_a_leading_zero(api, make_token, proof, kd, member):
+    # RFC 7518 §6.2.1.2: a coordinate is exactly the curve's size (32 octets for P-256).
+    jwk = public_jwk(kd)
+    jwk[member] = signing.b64url(b"\0" + signing.b64url_decode(jwk[member]))
+    token = make_token(claims={"cnf": {"jkt": thumbprint(jwk)}})
+    assert_proof_error(dpop_get(api, token, proof(token, jwk=jwk)))
+
+
 @pytest.mark.parametrize("htm", ["POST", "get", "GET "], ids=["C-9449-13-POST", "C-9449-13-lower", "C-9449-13-space"])
 def test_C_9449_13_htm_exact(api, tb, proof, htm):
     assert_proof_error(dpop_get(api, tb, proof(tb, method=htm)))
@@ -647,9 +754,10 @@ def nonces(settings):
     return settings
 
 
+#: The DPoP challenge alone, as in the RFC 9449 §9 example, also in "optional" mode: clients
+#: (requests-oauth2client) retry with the nonce only when the field starts with it.
 NONCE_CHALLENGE = (
-    'Bearer realm="api", DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP '
-    'proof", algs="ES256 PS256"'
+    'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof", algs="ES256 PS256"'
 )
 NQCHAR = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
 
@@ -669,6 +777,28 @@ def test_C_9449_31_nonce_required_then_accepted(api, nonces, tb, proof, path):
     response = dpop_get(api, tb, proof(tb, htu=RS + path, claims={"nonce": nonce}), path)
     assert response.status_code == 200, response.content
     assert "DPoP-Nonce" not in response
+
+
+@pytest.mark.parametrize("mode", ["optional", "required"])
+def test_C_9449_31_nonce_challenge_is_the_dpop_challenge_alone(api, nonces, settings, tb, proof, mode):
+    settings.JWT_AT_DPOP = mode
+    settings.JWT_AT_RESOURCE = RS
+    settings.JWT_AT_ERROR_URI = "https://docs.example.com/errors?scope=x"
+    response = dpop_get(api, tb, proof(tb))
+    assert response.status_code == 401
+    metadata = RS + "/.well-known/oauth-protected-resource"
+    assert response["WWW-Authenticate"] == dpop(
+        "use_dpop_nonce", D["dpop-nonce"], error_uri=settings.JWT_AT_ERROR_URI, resource_metadata=metadata
+    )
+    assert response["WWW-Authenticate"].startswith("DPoP ")
+    assert len(response["DPoP-Nonce"]) > 0
+    # Every other DPoP error keeps both challenges in "optional" mode.
+    response = dpop_get(api, tb, proof(tb, method="POST"))
+    uri = settings.JWT_AT_ERROR_URI
+    expected = dpop("invalid_dpop_proof", D["dpop-proof"], error_uri=uri, resource_metadata=metadata)
+    if mode == "optional":
+        expected = f"{bearer(resource_metadata=metadata)}, {expected}"
+    assert response["WWW-Authenticate"] == expected
 
 
 def test_C_9449_31_unknown_and_expired_nonces(api, nonces, tb, proof, clock):
@@ -822,7 +952,7 @@ def _check_ids():
     "name, value, check_id",
     [
         ("JWT_AT_DPOP", "on", "E032"),
-        ("JWT_AT_DPOP", None, "E032"),
+        ("JWT_AT_DPOP", "", "E032"),
         ("JWT_AT_DPOP_ALGORITHMS", ["none"], "E033"),
         ("JWT_AT_DPOP_ALGORITHMS", ["HS256"], "E033"),
         ("JWT_AT_DPOP_ALGORITHMS", [], "E033"),
@@ -1013,3 +1143,26 @@ def test_proof_is_never_accepted_twice_with_a_dummy_cache(settings, tb, proof):
     for _ in range(2):
         with pytest.raises(ImproperlyConfigured, match="E039"):
             client.get("/orders", HTTP_AUTHORIZATION=f"DPoP {tb}", HTTP_DPOP=value)
+
+
+@pytest.mark.parametrize(
+    "origin, expected_mode",
+    [({}, "off"), ({"JWT_AT_RESOURCE_URL": RS}, "optional"), ({"JWT_AT_RESOURCE": RS + "/api"}, "optional")],
+    ids=["no-origin", "resource-url", "resource"],
+)
+def test_dpop_is_on_by_default_only_with_an_external_origin(api, settings, t0, origin, expected_mode):
+    """Unset, JWT_AT_DPOP follows the configuration: without an origin no proof can pass,
+    so the API is Bearer-only and says so in its challenges (and no check warns)."""
+    from django_jwt_at.conf import get_config
+
+    del settings.JWT_AT_DPOP
+    settings.JWT_AT_RESOURCE_URL = None
+    for name, value in origin.items():
+        setattr(settings, name, value)
+    assert get_config().dpop_mode == expected_mode
+    assert _check_ids() == []
+    response = api.get("/orders")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith(NO_CREDENTIALS)
+    assert ("DPoP algs=" in response["WWW-Authenticate"]) is (expected_mode == "optional")
+    assert api.get("/orders", t0).status_code == 200

@@ -214,6 +214,32 @@ def test_metadata_never_advertises_certificate_binding(api, resource):
     assert document(api.get(WELL_KNOWN))["tls_client_certificate_bound_access_tokens"] is False
 
 
+def test_metadata_advertises_certificate_binding_when_it_is_enforced(api, resource):
+    """RFC 9728 §2, RFC 8705 §3: true exactly when JWT_AT_MTLS_CERT_HEADER makes the
+    package verify certificate-bound tokens; derived, and stating the opposite is E031."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_jwt_at.conf import get_config
+
+    resource.JWT_AT_MTLS_CERT_HEADER = "Client-Cert"
+    body = document(api.get(WELL_KNOWN))
+    assert body == {
+        "resource": "https://rs.example.com",
+        "authorization_servers": [FX_ISS],
+        "scopes_supported": TEST_URLCONF_SCOPES,
+        "bearer_methods_supported": ["header"],
+        "tls_client_certificate_bound_access_tokens": True,
+    }
+    resource.JWT_AT_RESOURCE_METADATA = {"tls_client_certificate_bound_access_tokens": True}
+    assert document(api.get(WELL_KNOWN))["tls_client_certificate_bound_access_tokens"] is True
+    resource.JWT_AT_RESOURCE_METADATA = {"tls_client_certificate_bound_access_tokens": False}
+    with pytest.raises(ImproperlyConfigured, match="E031"):
+        get_config()
+    resource.JWT_AT_RESOURCE_METADATA = {}
+    resource.JWT_AT_MTLS_CERT_HEADER = None
+    assert "tls_client_certificate_bound_access_tokens" not in document(api.get(WELL_KNOWN))
+
+
 def test_C_9728_07_credentials_are_ignored(api, resource):
     response = api.get(WELL_KNOWN, authorization="Bearer garbage")
     assert response.status_code == 200

@@ -143,6 +143,10 @@ def test_reason_codes_are_stable():
         Description.DPOP_BEARER: "dpop_bound_as_bearer",
         Description.DPOP_UNBOUND: "not_dpop_bound",
         Description.DPOP_NONCE: "dpop_nonce_required",
+        Description.MTLS_MISSING: "client_certificate_missing",
+        Description.MTLS_CERTIFICATE: "bad_client_certificate",
+        Description.MTLS_BINDING: "bad_certificate_binding",
+        Description.SENDER_CONSTRAINED: "not_sender_constrained",
         Description.UNAVAILABLE: "key_set_unavailable",
         Description.NOT_AUTHENTICATED: "not_authenticated",
         Description.USER_UNKNOWN: "unknown_user",
@@ -162,7 +166,8 @@ def test_valid_token_sends_validated_with_exact_kwargs(api, make_token, recorder
     assert recorder.of(access_token_rejected) == []
     ((sender, kwargs),) = recorder.of(access_token_validated)
     assert sender is AUTH
-    assert set(kwargs) == {"request", "token", "issuer"}
+    assert set(kwargs) == {"request", "token", "issuer", "tenant"}
+    assert kwargs["tenant"] is None  # an issuer configured by its exact identifier
     assert isinstance(kwargs["request"], Request) and kwargs["request"].path == "/orders"
     assert isinstance(kwargs["token"], AccessToken)
     assert (kwargs["token"].subject, kwargs["token"].jti) == ("user-123", "jti-1")
@@ -229,7 +234,8 @@ def test_rejected_token_sends_rejected_with_exact_kwargs(api, make_token, record
     assert recorder.of(access_token_validated) == []
     ((sender, kwargs),) = recorder.of(access_token_rejected)
     assert sender is AUTH
-    assert set(kwargs) == {"request", "reason", "issuer", "error", "status"}
+    assert set(kwargs) == {"request", "reason", "issuer", "tenant", "error", "status"}
+    assert kwargs["tenant"] is None
     assert isinstance(kwargs["request"], Request)
     # The issuer is reported once the token's iss matched a configured one; an attacker's
     # iss never shows up.
@@ -340,7 +346,8 @@ def test_insufficient_scope_from_the_permission(api, make_token, recorder, caplo
     assert v_sender is AUTH
     ((sender, kwargs),) = recorder.of(access_token_rejected)
     assert sender is HasScope
-    assert set(kwargs) == {"request", "reason", "issuer", "error", "status"}
+    assert set(kwargs) == {"request", "reason", "issuer", "tenant", "error", "status"}
+    assert kwargs["tenant"] is None
     assert (kwargs["reason"], kwargs["issuer"], kwargs["error"], kwargs["status"]) == (
         "insufficient_scope",
         FX_ISS,

@@ -158,7 +158,7 @@ def users():
 
 
 def test_default_mapping_is_stateless_and_queries_nothing(api, make_token, django_assert_num_queries):
-    assert get_config().user_mapping is StatelessUserMapping
+    assert get_config().user_mapping_class is StatelessUserMapping
     with django_assert_num_queries(0):
         response = api.get("/who", make_token())
     assert response.status_code == 200
@@ -541,7 +541,7 @@ def test_E050_user_mapping_setting(settings, value, ok):
     settings.JWT_AT_USER_MAPPING = value
     if ok:
         assert our_errors() == []
-        assert get_config().user_mapping.__name__ == value.rsplit(".", 1)[1]
+        assert get_config().user_mapping_class.__name__ == value.rsplit(".", 1)[1]
     else:
         assert our_errors() == ["django_jwt_at.E050"]
         with pytest.raises(ImproperlyConfigured, match="E050"):

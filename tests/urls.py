@@ -28,6 +28,7 @@ urlpatterns = [
     path("dpop-optional", views.DPoPOptionalView.as_view()),
     path("plain/dpop-required", views.plain_dpop_required),
     path("plain/orders", views.plain_orders),
+    path("plain/certificate", views.plain_certificate),
     path("drf-fn/dpop-required", views.drf_fn_dpop_required),
     path("", include("django_jwt_at.urls")),
 ]

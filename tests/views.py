@@ -148,6 +148,7 @@ class WhoAmIView(APIView):
         fields = [
             "claims",
             "issuer",
+            "tenant",
             "subject",
             "client_id",
             "audience",
@@ -242,3 +243,9 @@ def plain_orders(request):
 @access_token_required(dpop="required")
 def drf_fn_dpop_required(request):
     return Response({"sub": request.auth.subject})
+
+
+@access_token_required()
+def plain_certificate(request):
+    """Echoes the certificate binding of the token (RFC 8705 §3.1)."""
+    return JsonResponse({"sub": request.auth.subject, "x5t#S256": request.auth.x5t_s256})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.test import override_settings
 
@@ -13,6 +13,9 @@ from .. import clock
 from ..jwks import key_sets
 from .keys import TestKey
 from .server import JWKSServer
+
+if TYPE_CHECKING:
+    from .dpop import DPoPKey
 
 
 class _Omit:
@@ -124,6 +127,7 @@ class TestIssuer:
         header: Mapping[str, Any] | None = None,
         alg: str | None = None,
         now: float | None = None,
+        dpop_key: DPoPKey | None = None,
         **more: Any,
     ) -> str:
         """Mint an access token: ``claims(claims, now=now, **more)`` under the header
@@ -131,22 +135,76 @@ class TestIssuer:
 
         ``now`` defaults to :func:`django_jwt_at.clock.now`, the time the package
         validates with. The signature is always made with the key of ``alg``, so a
-        ``header`` that announces another algorithm yields a token the package must refuse::
+        ``header`` that announces another algorithm yields a token the package must refuse.
+        ``dpop_key`` (a :class:`~django_jwt_at.testing.DPoPKey`) binds the token to that
+        key: the claim ``cnf`` is ``{"jkt": dpop_key.jkt}`` (RFC 9449 §6.1), unless
+        ``claims`` or ``more`` set ``cnf`` themselves::
 
             issuer.token(scope="orders:read")
             issuer.token({"https://example.com/roles": ["admin"]}, acr="urn:example:mfa")
             issuer.token(exp=0)                       # expired
             issuer.token(header={"typ": "JWT"})       # not an access token
             issuer.token(aud=OMIT)                    # no audience
+            issuer.token(dpop_key=key)                # DPoP-bound
         """
         key = self.key(alg)
         head = _apply({"typ": "at+jwt", "alg": key.alg, "kid": key.kid}, header or {})
+        if dpop_key is not None:
+            claims = {"cnf": {"jkt": dpop_key.jkt}, **(claims or {})}
         return key.sign(head, self.claims(claims, now=now, **more))
 
     def sign(self, header: Mapping[str, Any], claims: Mapping[str, Any] | bytes, *, alg: str | None = None) -> str:
         """Sign ``header`` and ``claims`` exactly as given (no defaults added) with the key
         of ``alg`` (default: the first algorithm)."""
         return self.key(alg).sign(header, claims)
+
+    # --- Django users (ModelUserMapping) --------------------------------------------------
+
+    def link(self, user: Any, sub: str | None = None) -> str:
+        """Link ``user`` to the subject ``sub`` of this issuer, as an administrator links
+        an existing account, and return the subject: a
+        :class:`~django_jwt_at.models.TokenSubject` row, created, or changed to point to
+        ``user`` when ``sub`` was linked to another user. ``sub`` defaults to the user's
+        user name (``user.get_username()``).
+
+        :class:`~django_jwt_at.users.ModelUserMapping` then maps this issuer's tokens with
+        that ``sub`` to ``user``. Needs database access (pytest-django's ``db`` fixture or
+        ``django_db`` mark, or a ``TestCase``).
+        """
+        from ..models import TokenSubject
+        from ..users import _now
+
+        subject = user.get_username() if sub is None else sub
+        moment = _now()
+        TokenSubject.objects.update_or_create(
+            issuer=self.issuer,
+            subject=subject,
+            defaults={"user": user},
+            create_defaults={"user": user, "created": moment, "last_seen": moment},
+        )
+        return subject
+
+    def token_for(
+        self, user: Any, claims: Mapping[str, Any] | None = None, *, sub: str | None = None, **more: Any
+    ) -> str:
+        """:meth:`token` for ``user``: ``token(claims, sub=link(user, sub), **more)``.
+        Needs database access, as :meth:`link` does::
+
+            alice = User.objects.create_user("alice")
+            authenticate(client, issuer.token_for(alice, scope="orders:read"))
+        """
+        return self.token(claims, sub=self.link(user, sub), **more)
+
+    def linked_user(self, sub: str | None = None) -> Any:
+        """The Django user that ``sub`` of this issuer (default: the ``subject`` it mints
+        tokens for) is linked to, or None: the user :meth:`link` linked, or that
+        :class:`~django_jwt_at.users.ModelUserMapping` created for a new subject (with
+        ``JWT_AT_CREATE_USERS``). The model instance itself, read from the database."""
+        from ..models import TokenSubject
+
+        subject = self.subject if sub is None else sub
+        link = TokenSubject.objects.select_related("user").filter(issuer=self.issuer, subject=subject).first()
+        return None if link is None else link.user
 
     # --- making the package trust it --------------------------------------------------------
 
@@ -206,12 +264,28 @@ def override_issuers(*issuers: TestIssuer, serve: bool = False, **settings: Any)
     (``serve=True``; a server started here is stopped at the end). Everything is
     restored on exit. Built on :func:`django.test.override_settings`.
     """
+    with _trusted(issuers, serve=serve, apply=lambda values: override_settings(**values), **settings):
+        yield
+
+
+@contextmanager
+def _trusted(
+    issuers: Iterable[TestIssuer],
+    *,
+    serve: bool,
+    apply: Callable[[dict[str, Any]], AbstractContextManager[Any]],
+    **settings: Any,
+) -> Iterator[None]:
+    """:func:`override_issuers` with the settings changed by ``apply(values)``, a context
+    manager (the pytest fixtures pass one that goes through pytest-django's ``settings``
+    fixture, so that they are restored in order with the test's own changes)."""
+    issuers = list(issuers)
     started = [issuer for issuer in issuers if serve and issuer.jwks_uri is None]
     for issuer in started:
         issuer.serve()
     try:
-        with override_settings(JWT_AT_ISSUERS={i.issuer: i.issuer_options() for i in issuers}, **settings):
-            installed = [] if serve else list(issuers)
+        with apply({"JWT_AT_ISSUERS": {i.issuer: i.issuer_options() for i in issuers}, **settings}):
+            installed = [] if serve else issuers
             for issuer in installed:
                 issuer.install()
             try:

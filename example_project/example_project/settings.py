@@ -71,7 +71,8 @@ REST_FRAMEWORK = {
 #: reaches the API on 127.0.0.1, as a TLS-terminating proxy in front of it would.
 JWT_AT_RESOURCE = API_AUDIENCE
 JWT_AT_RESOURCE_METADATA = {"resource_name": "Example orders API"}
-# JWT_AT_DPOP is "optional" by default: Bearer tokens and DPoP-bound tokens with proofs.
+# JWT_AT_DPOP is unset: "optional" here, because JWT_AT_RESOURCE gives the external origin
+# (Bearer tokens, and DPoP-bound tokens with proofs).
 
 JWT_AT_ISSUERS = {
     # No JWKS_URI: django-jwt-at discovers it from the RFC 8414 metadata served at

@@ -36,7 +36,9 @@ from ...errors import Description, InvalidToken, KeySetUnavailable
 from ...jwks import KeySetRegistry, key_sets
 from ...jws import decode_json_object, parse_compact, parse_header
 from ...keys import VerificationKey
+from ...tenants import dynamic_issuers
 from ...validation import CLAIM_STEPS, STEPS, check_claims, validate_access_token
+from ..timing import iso, relative, when
 
 #: The steps of :func:`~django_jwt_at.jws.parse_compact`, in the order it makes them.
 PARSE_STEPS = (
@@ -139,18 +141,6 @@ def _decoded(segment: str, config: Config) -> dict[str, Any] | None:
         return None
 
 
-def _iso(timestamp: float) -> str:
-    try:
-        return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):  # a NumericDate past the year 9999
-        return f"{timestamp:.0f}"
-
-
-def _utc(timestamp: float, at: float) -> str:
-    delta = round(timestamp - at)
-    return f"{_iso(timestamp)} (in {delta} s)" if delta >= 0 else f"{_iso(timestamp)} ({-delta} s ago)"
-
-
 def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
     """Validate ``raw`` at time ``at`` and describe each step (see the module docstring)."""
     parts = raw.split(".")
@@ -182,7 +172,16 @@ def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
             return f"kid {'(none)' if kid is None else ascii(kid)}, {header['alg']}"
         if step == "nbf" and "nbf" not in claims:
             return "absent"
-        return _utc(float(claims[step]), at)
+        return when(float(claims[step]), at)
+
+    def failure_detail(step: str, description: str) -> str:
+        """The description; for a time claim, also when it was and the leeway allowed,
+        what clock skew needs (``exp 2030-03-17T17:56:40Z, 2 min ago; leeway 60 s``)."""
+        value = claims.get(step) if claims is not None and step in ("exp", "nbf", "iat") else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not -1e13 < value < 1e13:
+            return description  # not a date: the description says "claims"
+        moment = float(value)
+        return f"{description} ({step} {iso(moment)}, {relative(moment, at)}; leeway {config.leeway} s)"
 
     def run(order: Sequence[str], failed: str | None, description: str | None) -> list[Step]:
         steps: list[Step] = []
@@ -190,7 +189,7 @@ def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
             if failed is None or ALL_STEPS.index(step) < ALL_STEPS.index(failed):
                 steps.append(Step(step, "PASS", detail(step)))
             elif step == failed:
-                steps.append(Step(step, "FAIL", description))
+                steps.append(Step(step, "FAIL", failure_detail(step, description or "")))
             else:
                 steps.append(Step(step, "SKIP"))
         return steps
@@ -208,9 +207,13 @@ def inspect(raw: str, config: Config, *, at: float, fetch: bool) -> Report:
     steps = run(before_key, None, None)
     steps += [Step("key", "SKIP", pending), Step("signature", "SKIP")]
     jws = parse_compact(raw, config.limits, config.token_types)
-    issuer = config.issuers[jws.claims["iss"]]
+    # Trusted by validation just now: a configured issuer, or one trusted at run time.
+    issuer = config.issuers.get(jws.claims["iss"]) or dynamic_issuers.known(jws.claims["iss"])
+    assert issuer is not None
     try:
-        check_claims(jws.header.fields, jws.claims, issuer, config.leeway, at)
+        check_claims(
+            jws.header.fields, jws.claims, issuer, config.leeway, at, confirmation_methods=config.confirmation_methods
+        )
     except InvalidToken as exc:
         assert exc.step is not None
         steps += run(CLAIM_STEPS, exc.step, exc.description.value)
@@ -317,7 +320,7 @@ class Command(BaseCommand):
                 write(f"{title}:")
                 write(json.dumps(value, indent=2))
         keys = "fetched when needed (--fetch)" if fetch else "cached only (offline; --fetch to fetch)"
-        write(f"Checks at {_iso(at)}, keys {keys}:")
+        write(f"Checks at {iso(at)}, keys {keys}:")
         for step in report.steps:
             line = f"{step.verdict:<5} {step.name}"
             write(f"{line}: {step.detail}" if step.detail else line)

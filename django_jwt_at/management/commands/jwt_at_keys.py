@@ -8,20 +8,16 @@ and kty of each key are printed, never key material.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import clock
-from ...conf import get_config
+from ...conf import Config, IssuerConfig, get_config
+from ...errors import KeySetUnavailable
 from ...jwks import KeySetStatus, key_sets
-
-
-def _when(timestamp: float, now: float) -> str:
-    text = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    delta = round(timestamp - now)
-    return f"{text} (in {delta} s)" if delta >= 0 else f"{text} ({-delta} s ago)"
+from ...tenants import dynamic_issuers
+from ..timing import when
 
 
 def _kid(kid: str | None) -> str:
@@ -36,7 +32,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("issuers", nargs="*", metavar="ISSUER", help="only these configured issuers")
+        parser.add_argument(
+            "issuers", nargs="*", metavar="ISSUER", help="only these issuers (a tenant's issuer identifier too)"
+        )
         parser.add_argument(
             "--refresh",
             action="store_true",
@@ -46,16 +44,28 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         config = get_config()
         wanted: list[str] = options["issuers"] or list(config.issuers)
-        unknown = [issuer for issuer in wanted if issuer not in config.issuers]
+        # A tenant of an issuer template (or an issuer of the resolver) is named by its
+        # identifier, and trusted as validation would trust it.
+        issuers = {issuer: config.issuers.get(issuer) or self._dynamic(issuer, config) for issuer in wanted}
+        unknown = [issuer for issuer, found in issuers.items() if found is None]
         if unknown:
             raise CommandError(f"Not in JWT_AT_ISSUERS: {', '.join(unknown)}")
         failed = 0
         for issuer in wanted:
-            status = key_sets.status(config.issuers[issuer], config, refresh=options["refresh"])
+            found = issuers[issuer]
+            assert found is not None
+            status = key_sets.status(found, config, refresh=options["refresh"])
             self._print(status, clock.now())
             failed += status.error is not None
         if options["refresh"] and failed:
             raise CommandError(f"{failed} of {len(wanted)} key sets could not be fetched")
+
+    @staticmethod
+    def _dynamic(issuer: str, config: Config) -> IssuerConfig | None:
+        try:
+            return dynamic_issuers.resolve(issuer, config, clock.now())
+        except KeySetUnavailable:
+            raise CommandError(f"The TENANTS callable or the issuer resolver failed for {issuer}") from None
 
     def _print(self, status: KeySetStatus, now: float) -> None:
         write = self.stdout.write
@@ -69,11 +79,11 @@ class Command(BaseCommand):
         if now < status.expires_at:
             state = "fresh"
         elif now < status.usable_until:
-            state = f"stale (used only while the issuer fails, until {_when(status.usable_until, now)})"
+            state = f"stale (used only while the issuer fails, until {when(status.usable_until, now)})"
         else:
             state = "expired (no longer used)"
-        write(f"  fetched:  {_when(status.fetched_at, now)}")
-        write(f"  expires:  {_when(status.expires_at, now)}")
+        write(f"  fetched:  {when(status.fetched_at, now)}")
+        write(f"  expires:  {when(status.expires_at, now)}")
         write(f"  state:    {state}")
         write(f"  keys:     {len(status.keys)}")
         for kid, alg, kty in status.keys:
