@@ -213,14 +213,21 @@ def authenticate_request(
         now=clock.now(),
         cache=verified_tokens,
     )
+    # A token without ``cnf`` is bound to nothing: both binding checks below are about
+    # ``cnf`` (validation refuses a ``cnf`` that is not an object), so most tokens skip them.
+    bound_somehow = "cnf" in token.claims
     # RFC 9449 §7.2: a resource that supports DPoP MUST reject a DPoP-bound token sent as
     # Bearer; without DPoP it is refused too unless explicitly allowed (choice A-04). The
     # allowance needs DPoP off for the whole resource, not just for this view.
-    if token.dpop_bound and not (config.dpop_accept_bound_as_bearer and config.dpop_mode == mode == "off"):
+    if (
+        bound_somehow
+        and token.dpop_bound
+        and not (config.dpop_accept_bound_as_bearer and config.dpop_mode == mode == "off")
+    ):
         raise InvalidToken(Description.DPOP_BEARER)
     if mode != "off" and "HTTP_DPOP" in meta:
         raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (choice A-04)
-    if token.x5t_s256 is not None or config.require_sender_constrained:
+    if config.require_sender_constrained or (bound_somehow and token.x5t_s256 is not None):
         # RFC 8705 §3: the certificate of the TLS connection must be the one the token is
         # bound to. A Bearer request is sender-constrained only by that certificate: a
         # DPoP binding accepted without a proof (the "off" allowance) does not count.
