@@ -74,11 +74,12 @@ fuzz: $(STAMP)  ## fuzz the token validation for FUZZ_SECONDS seconds (default 6
 # BENCH_BATCH, BENCH_E2E_BATCH and BENCH_HOSTILE_BATCH shorten or lengthen the run. Each
 # script also writes bench/results/<script>.json (BENCH_RESULTS: another directory), from
 # which bench/chart.py draws docs/_static/benchmark.svg.
-bench: $(STAMP)  ## run the validator, scaling, end-to-end and hostile-input benchmarks, then draw the chart
-	$(BIN)/python -c "import rest_framework_simplejwt, authlib, jwt, joserfc" 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-bench.txt
+bench: $(STAMP)  ## run the validator, scaling, end-to-end, server and hostile-input benchmarks, then draw the chart
+	$(BIN)/python -c "import rest_framework_simplejwt, authlib, jwt, joserfc, gunicorn, uvicorn" 2>/dev/null || $(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/validators.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/servers.py
 	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/report.py

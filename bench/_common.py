@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -319,6 +319,46 @@ def our_validator(config: Any, registry: Any, cache: Any) -> Callable[[str], Any
     return validate
 
 
+def drf_authenticator() -> tuple[Callable[[Any], Any], Callable[[str], Any]]:
+    """``JWTAccessTokenAuthentication().authenticate`` and a builder of the DRF requests
+    it takes: a GET with ``Authorization: Bearer <token>`` (a header string of its own,
+    as a server makes one per request), initialised by a DRF view, as DRF does before it
+    authenticates. Requests are built outside the clock."""
+    from django.test import RequestFactory
+    from rest_framework.views import APIView
+
+    from django_jwt_at.authentication import JWTAccessTokenAuthentication
+
+    class View(APIView):
+        authentication_classes: ClassVar[list[Any]] = [JWTAccessTokenAuthentication]
+
+    view = View()
+    view.args, view.kwargs, view.headers = (), {}, {}
+    factory = RequestFactory()
+
+    def request(token: str) -> Any:
+        return view.initialize_request(factory.get("/resource", HTTP_AUTHORIZATION="Bearer " + token))
+
+    return JWTAccessTokenAuthentication().authenticate, request
+
+
+def requests_of(tokens: Sequence[str], build: Callable[[str], Any], batch: int) -> Callable[[int], Sequence[Any]]:
+    """Like ``fresh``: round ``r`` gets requests for tokens ``r*batch .. (r+1)*batch``, each
+    request built once, before the clock starts."""
+    built: dict[int, list[Any]] = {}
+
+    def inputs(r: int) -> Sequence[Any]:
+        if r not in built:
+            chunk = tokens[r * batch : (r + 1) * batch]
+            if len(chunk) != batch:
+                raise RuntimeError("the token pool is too small for the rounds")
+            built.clear()  # one round's requests at a time: memory stays small
+            built[r] = [build(t) for t in chunk]
+        return built[r]
+
+    return inputs
+
+
 def new_token_cache() -> Any:
     """A fresh verified-token cache, or None when the library has none."""
     try:
@@ -347,6 +387,8 @@ class Contender:
     subject: Callable[[Any], Any] | None = None
     before: Callable[[], None] | None = None
     na: str | None = None  # why this contender cannot run (shown as n/a)
+    #: Turns a token into this contender's input for ``check_accepts`` (default: the token).
+    check_input: Callable[[str], Any] | None = None
     samples: list[float] = field(default_factory=list)
 
 
@@ -379,11 +421,12 @@ def check_accepts(contenders: Sequence[Contender], token: str) -> None:
     for c in contenders:
         if c.na or c.subject is None:
             continue
-        subject = c.subject(c.fn(token))
+        given = c.check_input or (lambda raw: raw)
+        subject = c.subject(c.fn(given(token)))
         if subject != SUBJECT:
             raise SystemExit(f"setup error: {c.name} accepted the token with sub {subject!r}")
         try:
-            c.fn(bad)
+            c.fn(given(bad))
         except Exception:
             continue
         raise SystemExit(f"setup error: {c.name} accepted a token with a wrong signature")

@@ -1,6 +1,7 @@
 """Write the figures of the last ``make bench`` run as reStructuredText for the docs.
 
-Reads ``bench/results/*.json`` and writes ``docs/performance-figures.inc``, included by
+Reads ``bench/results/*.json`` (validators, scaling, end_to_end, servers, hostile) and
+writes ``docs/performance-figures.inc``, included by
 ``docs/performance.rst`` (with BENCH_RESULTS, reads and writes in that directory instead): the targets with
 their verdicts, then every table of the run. Run by ``make bench`` after ``chart.py``, so
 the page, the chart and the results files always describe the same run.
@@ -47,7 +48,8 @@ def _targets(results: list[dict[str, Any]]) -> list[str]:
     for result in results:
         for target in result["targets"]:
             want = f"{'<=' if target['at_most'] else '>='} {target['limit']}x"
-            rows.append([target["label"], want, _ratio(target["value"]), "met" if target["met"] else "**not met**"])
+            value = "n/a" if target["value"] is None else _ratio(target["value"])
+            rows.append([target["label"], want, value, "met" if target["met"] else "**not met**"])
     return _table(["target", "wanted", "this run", "verdict"], rows)
 
 
@@ -78,6 +80,14 @@ def _end_to_end(result: dict[str, Any]) -> list[str]:
     return _table(["GET through Django and DRF", "µs/req", "req/s", "x AllowAny", "x simplejwt"], rows)
 
 
+def _servers(result: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for server, rows in result["tables"].items():
+        cells = [[r["name"], f"{r['us']:.1f}", f"{r['rps']:,.0f}", _ratio(r["x_open"])] for r in rows]
+        lines += _table([f"{server}, {result['settings']['clients']} clients", "µs/req", "req/s", "x open"], cells)
+    return lines
+
+
 def _hostile(result: dict[str, Any]) -> list[str]:
     rows = [
         [f"``{r['name']}``", r["kind"], f"{r['chars']:,}", f"{r['us']:.1f}", _ratio(r["x_benign"])]
@@ -87,7 +97,9 @@ def _hostile(result: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    validators, scaling, end_to_end, hostile = (_load(n) for n in ("validators", "scaling", "end_to_end", "hostile"))
+    validators, scaling, end_to_end, servers, hostile = (
+        _load(n) for n in ("validators", "scaling", "end_to_end", "servers", "hostile")
+    )
     env = validators["environment"]
     versions = ", ".join(f"{name} {version}" for name, version in env["versions"].items())
     lines = [
@@ -100,7 +112,7 @@ def main() -> None:
         "Targets",
         "~~~~~~~",
         "",
-        *_targets([validators, scaling, end_to_end]),
+        *_targets([validators, end_to_end, servers, scaling]),
         "One token validated",
         "~~~~~~~~~~~~~~~~~~~",
         "",
@@ -113,6 +125,10 @@ def main() -> None:
         "~~~~~~~~~~",
         "",
         *_end_to_end(end_to_end),
+        "Through real servers",
+        "~~~~~~~~~~~~~~~~~~~~",
+        "",
+        *_servers(servers),
         "Hostile against benign rejections",
         "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
         "",

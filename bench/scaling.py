@@ -121,7 +121,7 @@ def main() -> None:
         for c in references:
             record("reference", {"name": c.name, "us": median(c), "spread": spread(c), "x_first": median(c) / raw_base})
         print()
-        print("Targets (issue 6):")
+        print("Targets:")
         for c in contenders[1:]:
             target(f"{c.name} / base", median(c) / base, 1.10, at_most=True)
     finally:

@@ -15,7 +15,7 @@ from .permissions import view_required_scopes
 from .request_auth import authenticate_request, challenge_context, view_dpop_mode
 from .signals import token_rejected, token_validated
 from .tokens import AccessToken
-from .users import ModelUserMapping, UserMapping
+from .users import ModelUserMapping, StatelessUserMapping, UserMapping, stateless_principal
 
 
 class JWTAccessTokenAuthentication(BaseAuthentication):
@@ -44,8 +44,9 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         config = get_config()
         token: AccessToken | None = None
         try:
-            mode = view_dpop_mode(_view(request), config)
-            token = authenticate_request(request._request, config, mode=mode)
+            parser_context = request.parser_context  # DRF sets it, the view in it
+            view = parser_context.get("view") if parser_context else None
+            token = authenticate_request(request._request, config, mode=view_dpop_mode(view, config))
             if token is None:
                 return None
             user = self.get_user(token)
@@ -65,7 +66,19 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         (RFC 8725 §3.8).
         """
         mapping = self.user_mapping_class or get_config().user_mapping_class
+        if mapping is StatelessUserMapping:
+            return stateless_principal(token)  # its answer, without an instance per request
         return mapping().get_user(token)
+
+    @classmethod
+    def maps_without_io(cls) -> bool:
+        """True when :meth:`get_user` is this class's own and the mapping is exactly
+        :class:`~django_jwt_at.users.StatelessUserMapping`: no database, no I/O, so it may
+        run on an event loop. Any override or other mapping (a subclass included) is
+        treated as sync code that may block."""
+        if cls.get_user is not JWTAccessTokenAuthentication.get_user:
+            return False
+        return (cls.user_mapping_class or get_config().user_mapping_class) is StatelessUserMapping
 
     def authenticate_header(self, request: Request) -> str:
         """The error-free challenges DRF sends with 401s for missing credentials; with

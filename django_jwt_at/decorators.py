@@ -37,7 +37,7 @@ from .conf import Config, dpop_mode, get_config
 from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
 from .permissions import view_required_scopes
-from .request_auth import authenticate_request, challenge_context
+from .request_auth import WouldBlock, authenticate_request, challenge_context
 from .requirements import (
     ClaimValuesRequirement,
     ScopeRequirement,
@@ -46,7 +46,7 @@ from .requirements import (
     checked_values,
     combine,
 )
-from .signals import token_rejected, token_validated
+from .signals import atoken_rejected, atoken_validated, token_rejected, token_validated
 from .tokens import AccessToken
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
@@ -79,12 +79,14 @@ class _Requirements:
         #: The scopes a challenge without credentials names (JWT_AT_CHALLENGE_SCOPE): those
         #: an insufficient_scope answer would name, the first alternative for any_scopes.
         self.challenge_scopes = tuple(dict.fromkeys((*all_scopes, *alternatives[:1])))
+        # Built once: a view that requires nothing but a valid token checks nothing.
+        self._claim_checks = tuple(r for r in (self.scopes, self.any_scopes, self.roles) if r is not None)
 
     def check(self, token: AccessToken, config: Config) -> ProtocolError | None:
+        if not self._claim_checks and self.step_up is None:
+            return None
         errors: list[ProtocolError] = [
-            error
-            for requirement in (self.scopes, self.any_scopes, self.roles)
-            if requirement is not None and (error := requirement.check(token)) is not None
+            error for requirement in self._claim_checks if (error := requirement.check(token)) is not None
         ]
         if self.step_up is not None:
             step_up_error = self.step_up.check(token, now=clock.now(), leeway=config.leeway)
@@ -171,6 +173,36 @@ def access_token_required(
             token_rejected(authentication_class, request, error, token.issuer)
         return error
 
+    async def aauthenticate_and_authorize(request: HttpRequest, config: Config) -> ProtocolError | None:
+        """``authenticate_and_authorize`` on the event loop: validation is inline (CPU
+        work of microseconds) while the key set is in memory; only what may block goes to
+        a thread: a key-set fetch, DPoP or a form body (a thread of its own, not the one
+        shared by sync code), and a user mapping other than the stateless default (the
+        thread Django runs sync code in, as the ORM needs). Signal receivers are sent
+        through ``Signal.asend``, which runs sync receivers in that thread too."""
+        token: AccessToken | None = None
+        try:
+            try:
+                token = authenticate_request(request, config, mode=mode, blocking=False)
+            except WouldBlock:
+                token = await sync_to_async(authenticate_request, thread_sensitive=False)(request, config, mode=mode)
+            if token is None:
+                return AuthenticationRequired(requirements.challenge_scopes if config.challenge_scope else ())
+            if authentication_class.maps_without_io():
+                user = authentication_class().get_user(token)
+            else:
+                user = await sync_to_async(authentication_class().get_user)(token)
+        except ProtocolError as exc:
+            await atoken_rejected(authentication_class, request, exc, token.issuer if token is not None else None)
+            return exc
+        await atoken_validated(authentication_class, request, token)
+        request.user = user
+        request.auth = token  # type: ignore[attr-defined]
+        error = requirements.check(token, config)
+        if error is not None:
+            await atoken_rejected(authentication_class, request, error, token.issuer)
+        return error
+
     def decorate(view_func: ViewFunc) -> ViewFunc:
         if iscoroutinefunction(view_func):
 
@@ -180,9 +212,7 @@ def access_token_required(
                     check_drf(request)
                     return await view_func(request, *args, **kwargs)
                 config = get_config()
-                # Key fetches, a database-backed get_user and signal receivers block: not
-                # on the event loop.
-                error = await sync_to_async(authenticate_and_authorize)(request, config)
+                error = await aauthenticate_and_authorize(request, config)
                 if error is not None:
                     return _error_response(config, error, challenge_context(request))
                 return await view_func(request, *args, **kwargs)

@@ -102,23 +102,41 @@ def reason_code(error: ProtocolError) -> str:
     return REASON_CODES.get(error.description, UNSPECIFIED)
 
 
+def _log_validated(token: AccessToken) -> None:
+    issuer = token.issuer
+    logger.info(
+        "Access token validated (issuer %s)",
+        issuer,
+        extra={"reason": "validated", "issuer": issuer, "tenant": token.tenant},
+    )
+
+
 def token_validated(sender: type, request: Any, token: AccessToken) -> None:
     """Log and send ``access_token_validated`` for ``token`` (exceptions of receivers
-    propagate: fail closed)."""
-    tenant = token.tenant
+    propagate: fail closed). Costs two checks when the level is off and nobody listens."""
     if logger.isEnabledFor(logging.INFO):
-        logger.info(
-            "Access token validated (issuer %s)",
-            token.issuer,
-            extra={"reason": "validated", "issuer": token.issuer, "tenant": tenant},
+        _log_validated(token)
+    # Signal.send returns at once without receivers; testing the list first also saves
+    # building the call (has_listeners() would cost more than that).
+    if access_token_validated.receivers:
+        access_token_validated.send(sender, request=request, token=token, issuer=token.issuer, tenant=token.tenant)
+
+
+async def atoken_validated(sender: type, request: Any, token: AccessToken) -> None:
+    """:func:`token_validated` for an event loop: sync receivers run in a worker thread
+    (Django's ``Signal.asend``), async ones on the loop; exceptions propagate."""
+    if logger.isEnabledFor(logging.INFO):
+        _log_validated(token)
+    if access_token_validated.receivers:
+        await access_token_validated.asend(
+            sender, request=request, token=token, issuer=token.issuer, tenant=token.tenant
         )
-    access_token_validated.send(sender, request=request, token=token, issuer=token.issuer, tenant=tenant)
 
 
-def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str | None = None) -> None:
-    """Log and send ``access_token_rejected`` for ``error``. ``issuer`` (or
+def _rejection(error: ProtocolError, issuer: str | None) -> dict[str, Any]:
+    """Log the rejection; return the keyword arguments of its signal. ``issuer`` (or
     ``error.issuer``) is passed on only when it is a configured issuer or one this process
-    trusts at run time, with its tenant. Receivers that raise do not change the outcome."""
+    trusts at run time, with its tenant."""
     issuer = issuer or error.issuer
     tenant: str | None = None
     if issuer is not None and issuer not in get_config().issuers:
@@ -134,6 +152,20 @@ def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str
             error.code or "no error code",
             extra={"reason": code, "issuer": issuer, "tenant": tenant, "error": error.code, "status": error.status},
         )
-    access_token_rejected.send_robust(
-        sender, request=request, reason=code, issuer=issuer, tenant=tenant, error=error.code, status=error.status
-    )
+    return {"reason": code, "issuer": issuer, "tenant": tenant, "error": error.code, "status": error.status}
+
+
+def token_rejected(sender: type, request: Any, error: ProtocolError, issuer: str | None = None) -> None:
+    """Log and send ``access_token_rejected`` for ``error``. ``issuer`` (or
+    ``error.issuer``) is passed on only when it is a configured issuer or one this process
+    trusts at run time, with its tenant. Receivers that raise do not change the outcome."""
+    arguments = _rejection(error, issuer)
+    if access_token_rejected.receivers:
+        access_token_rejected.send_robust(sender, request=request, **arguments)
+
+
+async def atoken_rejected(sender: type, request: Any, error: ProtocolError, issuer: str | None = None) -> None:
+    """:func:`token_rejected` for an event loop (Django's ``Signal.asend_robust``)."""
+    arguments = _rejection(error, issuer)
+    if access_token_rejected.receivers:
+        await access_token_rejected.asend_robust(sender, request=request, **arguments)

@@ -115,7 +115,9 @@ class AccessTokenUser(_StatelessPrincipal):
     """
 
     def __init__(self, token: AccessToken) -> None:
-        super().__init__(token)
+        # What _StatelessPrincipal.__init__ sets, inlined: built on every request.
+        self.token = token
+        self.issuer = token.issuer
         self.pk = self.id = self.username = token.subject
 
     def __repr__(self) -> str:
@@ -141,7 +143,9 @@ class AccessTokenClient(_StatelessPrincipal):
     """
 
     def __init__(self, token: AccessToken) -> None:
-        super().__init__(token)
+        # What _StatelessPrincipal.__init__ sets, inlined: built on every request.
+        self.token = token
+        self.issuer = token.issuer
         self.pk = self.id = self.username = self.client_id = token.subject  # equal to client_id here (RFC 9068 §2.2)
 
     def __repr__(self) -> str:
@@ -343,6 +347,16 @@ class StatelessUserMapping(UserMapping):
 
     def get_end_user(self, token: AccessToken) -> Any:
         return AccessTokenUser(token)
+
+
+def stateless_principal(token: AccessToken) -> AccessTokenUser | AccessTokenClient:
+    """What ``StatelessUserMapping().get_user(token)`` returns, without creating the
+    mapping: a new :class:`AccessTokenClient` for a client-credentials token, else a new
+    :class:`AccessTokenUser`. A new object per call: principals have attributes a view
+    may set, so one is never shared between requests, even for a cached token."""
+    if token.subject == token.client_id:
+        return AccessTokenClient(token)
+    return AccessTokenUser(token)
 
 
 def _now() -> datetime:

@@ -81,12 +81,12 @@ def validate_access_token(
     §4 last paragraph) or KeySetUnavailable (the issuer's keys cannot be obtained,
     choice A-11).
     """
-    if len(raw) > config.limits.max_token_size:  # before hashing it (C-8725-25)
+    if len(raw) > config.limits.max_token_size:  # before anything looks at it (C-8725-25)
         raise InvalidToken(Description.MALFORMED_TOKEN)
-    digest = b""
-    if cache is not None and config.token_cache_size:
-        digest = cache.digest(raw)
-        cached = cache.get(digest, config=config, key_sets=key_sets, now=now)
+    if not config.token_cache_size:
+        cache = None
+    if cache is not None:
+        cached = cache.get(raw, config=config, key_sets=key_sets, now=now)
         # A tenant the TENANTS callable (or the resolver) stopped trusting is refused
         # within JWT_AT_DYNAMIC_ISSUER_TTL, remembered tokens included.
         if cached is not None and (
@@ -113,9 +113,9 @@ def validate_access_token(
     except ProtocolError as exc:
         exc.issuer = issuer.issuer  # a configured identifier: safe to report (signals, logs)
         raise
-    if digest:
-        cache.put(  # type: ignore[union-attr]  # digest is set only with a cache
-            digest,
+    if cache is not None:
+        cache.put(
+            raw,
             token,
             issuer=issuer,
             kid=jws.header.kid,

@@ -38,12 +38,37 @@ def test_repeated_token_is_verified_once(api, make_token, verifications):
     assert len(verified_tokens) == 1
 
 
-def test_cache_is_keyed_by_digest_never_by_the_token(api, make_token):
+def test_cache_key_compares_the_whole_token(api, make_token, verifications):
+    """The key is the token string itself: a hit needs every character equal, so a token
+    differing from a cached one in one character of its signature misses the cache and
+    is verified (and refused) in full."""
     token = make_token()
     assert api.get("/orders", token).status_code == 200
-    (key,) = verified_tokens._entries
-    assert isinstance(key, bytes) and len(key) == 32
-    assert token.encode() not in key and key != token.encode()
+    assert list(verified_tokens._entries) == [token]
+    head, payload, signature = token.split(".")
+    for position in (0, len(signature) // 2, len(signature) - 2):
+        flipped = "A" if signature[position] != "A" else "B"
+        forged = f"{head}.{payload}.{signature[:position]}{flipped}{signature[position + 1 :]}"
+        assert forged not in verified_tokens
+        response = api.get("/orders", forged)
+        assert (response.status_code, response["WWW-Authenticate"]) == (401, invalid_token("signature"))
+    assert verifications == ["rsa-1"] * 4  # the cached token once, each forgery in full
+    assert list(verified_tokens._entries) == [token]
+
+
+def test_cache_is_in_process_memory_only(api, make_token):
+    """The token is a credential: the cache never writes it to the (possibly shared)
+    Django cache."""
+    from django.core.cache import caches
+
+    from django_jwt_at.conf import get_config
+
+    token = make_token()
+    assert api.get("/orders", token).status_code == 200
+    shared = caches[get_config().cache_alias]
+    store = shared._cache  # LocMemCache: key -> pickled value
+    assert store  # the key set is there
+    assert not any(token in key or token.encode() in value for key, value in store.items())
 
 
 def test_cached_token_still_expires(api, make_token, clock):
@@ -81,7 +106,7 @@ def test_cache_is_bounded(api, make_token, settings):
         assert api.get("/orders", token).status_code == 200
     assert len(verified_tokens) == 2
     # The oldest leave first: the last two are the ones kept.
-    assert list(verified_tokens._entries) == [verified_tokens.digest(t) for t in tokens[-2:]]
+    assert list(verified_tokens._entries) == tokens[-2:]
 
 
 def test_rotation_found_by_unknown_kid_revalidates_cached_tokens_once(api, make_token, server, keys, verifications):
