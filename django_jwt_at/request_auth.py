@@ -191,7 +191,7 @@ def authenticate_request(
                 raise WouldBlock  # the proof's replay store may be a network cache
             return _authenticate_dpop(request, credentials[1], config)
         if mode == "required":
-            return None  # Bearer is an unsupported method here (RFC 6750 §3.1, choice A-04)
+            return None  # Bearer is an unsupported method here (RFC 6750 §3.1, Design decisions: dpop modes)
         if not blocking and _has_form_body(request):
             raise WouldBlock  # parsing a large body may read a file
         selected = select_token(
@@ -217,7 +217,7 @@ def authenticate_request(
     # ``cnf`` (validation refuses a ``cnf`` that is not an object), so most tokens skip them.
     bound_somehow = "cnf" in token.claims
     # RFC 9449 §7.2: a resource that supports DPoP MUST reject a DPoP-bound token sent as
-    # Bearer; without DPoP it is refused too unless explicitly allowed (choice A-04). The
+    # Bearer; without DPoP it is refused too unless explicitly allowed (Design decisions: dpop modes). The
     # allowance needs DPoP off for the whole resource, not just for this view.
     if (
         bound_somehow
@@ -226,7 +226,7 @@ def authenticate_request(
     ):
         raise InvalidToken(Description.DPOP_BEARER)
     if mode != "off" and "HTTP_DPOP" in meta:
-        raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (choice A-04)
+        raise InvalidRequest(Description.MALFORMED_HEADER)  # a proof with Bearer (Design decisions: dpop modes)
     if config.require_sender_constrained or (bound_somehow and token.x5t_s256 is not None):
         # RFC 8705 §3: the certificate of the TLS connection must be the one the token is
         # bound to. A Bearer request is sender-constrained only by that certificate: a
@@ -242,13 +242,13 @@ def _authenticate_dpop(request: HttpRequest, raw: str, config: Config) -> Access
     """RFC 9449 §7.1: the DPoP scheme needs a valid proof bound to a DPoP-bound token."""
     proof = request.META.get("HTTP_DPOP")
     if proof is None:
-        raise InvalidDPoPProof(Description.DPOP_MISSING)  # choice A-17
+        raise InvalidDPoPProof(Description.DPOP_MISSING)  # Design decisions: invalid dpop proof
     if _query_tokens(request) or _body_tokens(request):
         raise InvalidRequest(Description.MULTIPLE_METHODS)
     now = clock.now()
     token = validate_access_token(raw, config=config, key_sets=key_sets, now=now, cache=verified_tokens)
     if not token.dpop_bound:
-        raise InvalidToken(Description.DPOP_UNBOUND)  # choice A-22
+        raise InvalidToken(Description.DPOP_UNBOUND)  # Design decisions: dpop unbound
     try:
         verified = verify_proof(
             proof,

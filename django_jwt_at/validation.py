@@ -1,6 +1,6 @@
 """RFC 9068 §4 validation of one access token, free of any web framework.
 
-Order (choice A-33): parse, typ, alg, trusted issuer (read unverified, only to pick the key
+Order (Design decisions: validation order): parse, typ, alg, trusted issuer (read unverified, only to pick the key
 set), key lookup, signature, then claims: iss, aud, exp/nbf/iat, required claims. Cheap
 checks come first, so a hostile token never costs a network call or a signature check.
 
@@ -59,7 +59,7 @@ def _invalid(description: Description, step: str) -> InvalidToken:
 
 def _numeric_date(value: object, step: str) -> float:
     # type() rather than isinstance(): bool is an int subclass, and true/false are not
-    # numbers here (C-9068-19); json gives no other subclasses.
+    # numbers here; json gives no other subclasses.
     if (type(value) is int or type(value) is float) and -_MAX_NUMERIC_DATE < value < _MAX_NUMERIC_DATE:
         return float(value)
     raise _invalid(Description.CLAIMS, step)
@@ -79,9 +79,9 @@ def validate_access_token(
     answered from it while still within exp/nbf and verified by a key still published
     (see :mod:`django_jwt_at.token_cache`). Raises InvalidToken (every failure, RFC 9068
     §4 last paragraph) or KeySetUnavailable (the issuer's keys cannot be obtained,
-    choice A-11).
+    Design decisions: keys unavailable).
     """
-    if len(raw) > config.limits.max_token_size:  # before anything looks at it (C-8725-25)
+    if len(raw) > config.limits.max_token_size:  # before anything looks at it (RFC 8725 §3)
         raise InvalidToken(Description.MALFORMED_TOKEN)
     if not config.token_cache_size:
         cache = None
@@ -96,11 +96,11 @@ def validate_access_token(
     jws = parse_compact(raw, config.limits, config.token_types)
     header = jws.header
     claims = jws.claims
-    if header.alg not in config.algorithms:  # no issuer accepts it (choice A-33)
+    if header.alg not in config.algorithms:  # no issuer accepts it (Design decisions: validation order)
         raise _invalid(Description.ALG, "alg-allowed")
 
     # RFC 9068 §4 step 3 and RFC 8725 §3.8: the issuer picks the keys, so it must be trusted
-    # before anything is fetched (C-8414-04: no discovery from an untrusted iss).
+    # before anything is fetched: no discovery from an untrusted iss.
     issuer_value = claims.get("iss")
     issuer = config.issuers.get(issuer_value) if isinstance(issuer_value, str) else None
     if issuer is None and isinstance(issuer_value, str) and (config.issuer_templates or config.issuer_resolver):
@@ -141,7 +141,7 @@ def _check_trusted(
         if verified_by.verify(jws.signing_input, jws.signature):
             break
     else:
-        # An unknown kid reads as a bad signature to the client (spec §0.4, D-signature).
+        # An unknown kid reads as a bad signature to the client (Design decisions: error descriptions).
         raise _invalid(Description.SIGNATURE, "signature" if keys else "key")
     token = check_claims(
         header.fields, jws.claims, issuer, config.leeway, now, confirmation_methods=config.confirmation_methods
@@ -184,17 +184,17 @@ def check_claims(
         raise _invalid(Description.AUD, "aud")
 
     expires_at = _numeric_date(claims.get("exp"), "exp")
-    if now >= expires_at + leeway:  # RFC 7519 §4.1.4 "on or after" (choice A-09)
+    if now >= expires_at + leeway:  # RFC 7519 §4.1.4 "on or after" (Design decisions: leeway)
         raise _invalid(Description.EXPIRED, "exp")
     not_before = None
     if "nbf" in claims:
         not_before = _numeric_date(claims["nbf"], "nbf")
         if now + leeway < not_before:
             raise _invalid(Description.NBF, "nbf")
-    if _numeric_date(claims.get("iat"), "iat") > now + leeway:  # choice A-10
+    if _numeric_date(claims.get("iat"), "iat") > now + leeway:  # Design decisions: future iat
         raise _invalid(Description.IAT, "iat")
 
-    # RFC 9068 §2.2 REQUIRED claims (choice A-08) and the types of the optional ones we use,
+    # RFC 9068 §2.2 REQUIRED claims (Design decisions: required claims) and the types of the optional ones we use,
     # as the issuer's profile names them.
     for name in issuer.required_strings:
         if type(claims.get(name)) is not str:
