@@ -12,7 +12,7 @@ from .conf import get_config
 from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
 from .permissions import view_required_scopes
-from .request_auth import authenticate_request, challenge_context, view_dpop_mode
+from .request_auth import authenticate_request, challenge_context, remembered_authentication, view_dpop_mode
 from .signals import token_rejected, token_validated
 from .tokens import AccessToken
 from .users import ModelUserMapping, StatelessUserMapping, UserMapping, stateless_principal
@@ -46,7 +46,11 @@ class JWTAccessTokenAuthentication(BaseAuthentication):
         try:
             parser_context = request.parser_context  # DRF sets it, the view in it
             view = parser_context.get("view") if parser_context else None
-            token = authenticate_request(request._request, config, mode=view_dpop_mode(view, config))
+            mode = view_dpop_mode(view, config)
+            remembered = remembered_authentication(request._request, type(self), mode)
+            if remembered is not None:  # a decorator above @api_view did it already
+                return remembered
+            token = authenticate_request(request._request, config, mode=mode)
             if token is None:
                 return None
             user = self.get_user(token)

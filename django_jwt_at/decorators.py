@@ -37,7 +37,7 @@ from .conf import Config, dpop_mode, get_config
 from .errors import AuthenticationRequired, ProtocolError
 from .exceptions import AccessTokenError
 from .permissions import view_required_scopes
-from .request_auth import WouldBlock, authenticate_request, challenge_context
+from .request_auth import WouldBlock, authenticate_request, challenge_context, remember_authentication
 from .requirements import (
     ClaimValuesRequirement,
     ScopeRequirement,
@@ -168,6 +168,7 @@ def access_token_required(
         token_validated(authentication_class, request, token)
         request.user = user
         request.auth = token  # type: ignore[attr-defined]
+        remember_authentication(request, authentication_class, mode or config.dpop_mode, token, user)
         error = requirements.check(token, config)
         if error is not None:
             token_rejected(authentication_class, request, error, token.issuer)
@@ -198,6 +199,7 @@ def access_token_required(
         await atoken_validated(authentication_class, request, token)
         request.user = user
         request.auth = token  # type: ignore[attr-defined]
+        remember_authentication(request, authentication_class, mode or config.dpop_mode, token, user)
         error = requirements.check(token, config)
         if error is not None:
             await atoken_rejected(authentication_class, request, error, token.issuer)

@@ -34,6 +34,7 @@ from .validation import validate_access_token
 
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _CONTEXT = "_django_jwt_at_challenge"
+_AUTHENTICATED = "_django_jwt_at_authenticated"
 # Every context a request can have, built once: recording one costs no allocation.
 # Per mode: (no scheme used yet, Bearer, DPoP).
 _CONTEXTS = {mode: tuple(ChallengeContext(mode, scheme) for scheme in (None, "Bearer", "DPoP")) for mode in DPOP_MODES}
@@ -269,3 +270,24 @@ def _authenticate_dpop(request: HttpRequest, raw: str, config: Config) -> Access
         check_certificate_binding(token, request.META.get(key) if key else None, config)
     remember_proof(verified, config)
     return token
+
+
+def remember_authentication(
+    request: HttpRequest, authenticator: type, mode: str, token: AccessToken, user: Any
+) -> None:
+    """Record on ``request`` that ``authenticator`` accepted ``token`` under DPoP ``mode``.
+
+    A view decorator above DRF's ``@api_view`` authenticates the request before DRF does;
+    authenticating it again would spend its DPoP proof twice (a replay, RFC 9449 §11.1).
+    """
+    setattr(request, _AUTHENTICATED, (authenticator, mode, token, user))
+
+
+def remembered_authentication(request: HttpRequest, authenticator: type, mode: str) -> tuple[Any, AccessToken] | None:
+    """``(user, token)`` when :func:`remember_authentication` recorded the same
+    authenticator class and DPoP mode on ``request``; None otherwise (authenticate anew,
+    which never grants more than the first time did)."""
+    record = getattr(request, _AUTHENTICATED, None)
+    if record is None or record[0] is not authenticator or record[1] != mode:
+        return None
+    return record[3], record[2]

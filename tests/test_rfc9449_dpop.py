@@ -1166,3 +1166,18 @@ def test_dpop_is_on_by_default_only_with_an_external_origin(api, settings, t0, o
     assert response["WWW-Authenticate"].startswith(NO_CREDENTIALS)
     assert ("DPoP algs=" in response["WWW-Authenticate"]) is (expected_mode == "optional")
     assert api.get("/orders", t0).status_code == 200
+
+
+def test_decorator_above_api_view_authenticates_a_dpop_request_once(api, tb, proof, t0):
+    """With the decorator outside DRF's @api_view, DRF authenticated the request again and
+    refused the DPoP proof as replayed; the first authentication now stands."""
+    path = "/drf-fn/decorator-above"
+    response = dpop_get(api, tb, proof(tb, htu=RS + path), path=path)
+    assert response.status_code == 200, response.content
+    assert json_body(response) == {"sub": "user-123", "dpop_bound": True}
+    assert api.get(path, t0).status_code == 200  # Bearer, once as well
+    replayed = proof(tb, htu=RS + path)
+    assert dpop_get(api, tb, replayed, path=path).status_code == 200
+    response = dpop_get(api, tb, replayed, path=path)  # the same proof again: a replay
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == PROOF_ERROR

@@ -30,5 +30,6 @@ urlpatterns = [
     path("plain/orders", views.plain_orders),
     path("plain/certificate", views.plain_certificate),
     path("drf-fn/dpop-required", views.drf_fn_dpop_required),
+    path("drf-fn/decorator-above", views.drf_fn_decorator_above),
     path("", include("django_jwt_at.urls")),
 ]

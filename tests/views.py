@@ -249,3 +249,10 @@ def drf_fn_dpop_required(request):
 def plain_certificate(request):
     """Echoes the certificate binding of the token (RFC 8705 §3.1)."""
     return JsonResponse({"sub": request.auth.subject, "x5t#S256": request.auth.x5t_s256})
+
+
+@access_token_required(scopes=["orders:read"])
+@api_view(["GET"])
+def drf_fn_decorator_above(request):
+    """The decorator above @api_view: the request is authenticated once."""
+    return Response({"sub": request.auth.subject, "dpop_bound": request.auth.dpop_bound})
