@@ -792,7 +792,11 @@ KNOWN_SETTINGS = known_settings()
 def check_settings(ctx: Context, block: Block, values: dict[str, Any], urlpatterns: list[Any] | None) -> None:
     unknown = sorted(n for n in values if n.startswith("JWT_AT_") and n not in KNOWN_SETTINGS)
     assert not unknown, f"{block.id}: not settings of the package: {unknown}"
-    applied = {name: merged(getattr(ctx.settings, name, None), value) for name, value in values.items()}
+    # LOGGING is built and checked, never installed: Django 6.1 reconfigures logging when
+    # an override changes it, which would leave the package's logger configured by the page.
+    applied = {
+        name: merged(getattr(ctx.settings, name, None), value) for name, value in values.items() if name != "LOGGING"
+    }
     with override_settings(**applied):
         errors = [m for m in our_messages() if m.id.startswith("django_jwt_at.E")]
         if block.marker and block.marker[0] == "invalid":
