@@ -21,13 +21,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from django_jwt_at.bearer import bearer_token_from_header
+from django_jwt_at.bearer import _LONGEST_VALUE, bearer_token_from_header
 from django_jwt_at.conf import Config, get_config
-from django_jwt_at.errors import InvalidRequest, ProtocolError
+from django_jwt_at.errors import Description, InvalidRequest, InvalidToken, ProtocolError
 from django_jwt_at.jws import CompactJWS, parse_compact
 from django_jwt_at.keys import VerificationKey, load_jwk
 from django_jwt_at.tokens import AccessToken
@@ -286,12 +286,18 @@ AUTHORIZATION = st.one_of(
 def test_bearer_token_from_header_raises_only_protocol_errors() -> None:
     @robustness_settings()
     @given(value=st.one_of(st.none(), AUTHORIZATION))
+    @example(value="Bearer " + "A" * (_LONGEST_VALUE + 1))  # longer than any token can be
     def only_protocol_errors(value: str | None) -> None:
         try:
             token = bearer_token_from_header(value)
         except InvalidRequest:
             return
-        except ProtocolError as error:  # pragma: no cover - the header yields only InvalidRequest
+        except InvalidToken as error:
+            # A value longer than any token can be is refused from its scheme alone.
+            assert value is not None and len(value) > _LONGEST_VALUE, error
+            assert error.description is Description.MALFORMED_TOKEN
+            return
+        except ProtocolError as error:  # pragma: no cover - nothing else comes from the header
             pytest.fail(f"unexpected {error!r}")
         if token is not None:  # RFC 6750 §2.1 b64token
             assert re.fullmatch(r"[A-Za-z0-9\-._~+/]+=*", token), token
