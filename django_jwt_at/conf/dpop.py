@@ -64,10 +64,7 @@ class DPoPSettings(ReaderBase):
                 "RFC 9449 §11.1: servers MUST only accept DPoP proofs for a limited time.",
             )
             window = DEFAULTS["JWT_AT_DPOP_IAT_WINDOW"]
-        nonce = self.setting("JWT_AT_DPOP_NONCE")
-        if not isinstance(nonce, bool):
-            self.problem("E035", "JWT_AT_DPOP_NONCE must be True or False.", "")
-            nonce = False
+        nonce = self.boolean("JWT_AT_DPOP_NONCE", "E035")
         lifetime = self.integer("JWT_AT_DPOP_NONCE_LIFETIME", 10, 3600, "E035")
         nonce_key = b""
         if nonce:
@@ -105,11 +102,8 @@ class DPoPSettings(ReaderBase):
             # origin their htu must name is known (RFC 9449 §4.3). Otherwise every challenge
             # would advertise a scheme no proof can pass.
             mode = "optional" if origin is not None else "off"
-        accept_bound = self.setting("JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER")
-        if not isinstance(accept_bound, bool):
-            self.problem("E038", "JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER must be True or False.", "")
-            accept_bound = False
-        elif accept_bound and mode != "off":
+        accept_bound = self.boolean("JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER", "E038")
+        if accept_bound and mode != "off":
             self.problem(
                 "E041",
                 f"JWT_AT_DPOP_ACCEPT_BOUND_AS_BEARER is True but JWT_AT_DPOP is {mode!r}.",

@@ -126,10 +126,7 @@ class Reader(IssuerSettings, DPoPSettings, SenderConstraintSettings, ResourceSet
                 "",
             )
             methods = DEFAULTS["JWT_AT_TOKEN_METHODS"]
-        descriptions = self.setting("JWT_AT_ERROR_DESCRIPTIONS")
-        if not isinstance(descriptions, bool):
-            self.problem("E010", "JWT_AT_ERROR_DESCRIPTIONS must be True or False.", "")
-            descriptions = True
+        descriptions = self.boolean("JWT_AT_ERROR_DESCRIPTIONS", "E010")
         error_uri = self.setting("JWT_AT_ERROR_URI")
         if error_uri is not None and (
             not isinstance(error_uri, str) or not URI_VALUE.match(error_uri) or not urlsplit(error_uri).scheme
