@@ -384,3 +384,17 @@ def subjects_from_workers(validate: Any, tokens: list[str], workers: int = 4, ti
     for thread in threads:
         thread.join(timeout)
     return outcomes
+
+
+def assert_unavailable(response: Any, retry_after: int | None = None) -> int:
+    """503, a positive Retry-After (``retry_after`` when given), no invalid_token, the
+    temporarily_unavailable body and no fetch detail (FetchError messages are for the log
+    only); returns Retry-After."""
+    assert response.status_code == 503, (response.status_code, response.content)
+    assert re.fullmatch(r"[1-9][0-9]*", response["Retry-After"]), response["Retry-After"]
+    if retry_after is not None:
+        assert int(response["Retry-After"]) == retry_after
+    assert "invalid_token" not in response.get("WWW-Authenticate", "")
+    assert json_body(response)["error"] == "temporarily_unavailable"
+    assert b"127.0.0.1" not in response.content
+    return int(response["Retry-After"])

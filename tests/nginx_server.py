@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from .processes import stop as stop_process
+
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 NJS_MODULE = Path("/usr/lib/nginx/modules/ngx_http_js_module.so")
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (CI installs it)")
@@ -93,13 +95,7 @@ class _Process:
     def stop(self) -> None:
         """Terminate, then kill after 5 s; idempotent. The directory is removed."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_process(process)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 

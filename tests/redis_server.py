@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from .processes import stop as stop_process
+
 REDIS_SERVER = shutil.which("redis-server")
 needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not on PATH (CI installs it)")
 
@@ -85,13 +87,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL); idempotent."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_process(process)
 
     def close(self) -> None:
         self.stop()
@@ -159,3 +155,30 @@ def validate_worker(
         except Exception as exc:
             outcomes.append(type(exc).__name__)
     results.put((os.getpid(), outcomes))
+
+
+def run_validate_workers(
+    django_settings: dict[str, Any], token_lists: list[list[str]], start: float, step: float
+) -> list[tuple[int, list[str]]]:
+    """:func:`validate_worker` in one spawned process per token list, released together;
+    returns each worker's ``(pid, outcomes)``. Every wait is bounded, and a worker that
+    outlives them is killed."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(token_lists))
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(target=validate_worker, args=(django_settings, tokens, start, step, barrier, results))
+        for tokens in token_lists
+    ]
+    for process in processes:
+        process.start()
+    try:
+        return [results.get(timeout=90) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+

@@ -49,7 +49,7 @@ from django_jwt_at.token_cache import verified_tokens
 
 from . import shared_entries
 from .conftest import ABSENT, NOW, fx_jwks
-from .helpers import FX_AUD, FX_ISS, challenge_params, json_body
+from .helpers import FX_AUD, FX_ISS, assert_unavailable, challenge_params
 from .live_server import LiveServer
 from .raw_server import RawServer
 from .tls_proxy import TLSProxy
@@ -66,18 +66,6 @@ OIDC = "/.well-known/openid-configuration"
 HOUR = 3600
 DAY = 86400
 TIMEOUT = 2.0
-
-
-def assert_unavailable(response, retry_after=None):
-    """503, a positive Retry-After, no invalid_token, no fetch detail in the response."""
-    assert response.status_code == 503, (response.status_code, response.content)
-    assert re.fullmatch(r"[1-9][0-9]*", response["Retry-After"]), response["Retry-After"]
-    if retry_after is not None:
-        assert int(response["Retry-After"]) == retry_after
-    assert "invalid_token" not in response.get("WWW-Authenticate", "")
-    assert json_body(response)["error"] == "temporarily_unavailable"
-    assert b"127.0.0.1" not in response.content  # FetchError messages are for the log only
-    return int(response["Retry-After"])
 
 
 def jwt_at_records(caplog, level):

@@ -11,8 +11,6 @@ from the injected clock; only the multi-process and dead-lock-holder tests wait 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import re
 import socket
 import threading
 import uuid
@@ -27,25 +25,21 @@ from django_jwt_at.jwks import cache_key, key_sets
 from django_jwt_at.validation import validate_access_token
 
 from .conftest import NOW, fx_jwks
-from .helpers import FX_AUD, FX_ISS, challenge_params, invalid_token, json_body, subjects_from_workers
-from .redis_server import RedisServer, needs_redis, validate_worker
+from .helpers import (
+    FX_AUD,
+    FX_ISS,
+    assert_unavailable,
+    challenge_params,
+    invalid_token,
+    subjects_from_workers,
+)
+from .redis_server import RedisServer, needs_redis, run_validate_workers
 from .shared_entries import read as read_entry
 
 RS8414 = "/.well-known/oauth-authorization-server"
 OIDC = "/.well-known/openid-configuration"
 DAY = 86400
 HOUR = 3600
-
-
-def assert_unavailable(response, retry_after=None):
-    """Choice A-11: 503, Retry-After, no invalid_token anywhere."""
-    assert response.status_code == 503, (response.status_code, response.content)
-    assert re.fullmatch(r"[1-9][0-9]*", response["Retry-After"]), response["Retry-After"]
-    if retry_after is not None:
-        assert int(response["Retry-After"]) == retry_after
-    assert "invalid_token" not in response.get("WWW-Authenticate", "")
-    assert json_body(response)["error"] == "temporarily_unavailable"
-    return int(response["Retry-After"])
 
 
 def jwt_at_records(caplog, level):
@@ -175,32 +169,11 @@ def test_4_worker_processes_on_one_redis_fetch_once_per_ttl_window(
         "JWT_AT_HTTP_TIMEOUT": 5,
     }
     per_worker = 60
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(4)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(
-            target=validate_worker,
-            args=(
-                django_settings,
-                [make_token(claims={"iss": iss}, key=k) for k in ["rsa-1", "ec-1", "ps-1"] * (per_worker // 3)],
-                NOW,
-                299 / per_worker,  # the whole TTL window
-                barrier,
-                results,
-            ),
-        )
+    token_lists = [
+        [make_token(claims={"iss": iss}, key=k) for k in ["rsa-1", "ec-1", "ps-1"] * (per_worker // 3)]
         for _ in range(4)
     ]
-    for p in processes:
-        p.start()
-    try:
-        outcomes = [results.get(timeout=90) for _ in processes]
-    finally:
-        for p in processes:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
+    outcomes = run_validate_workers(django_settings, token_lists, NOW, 299 / per_worker)  # the whole TTL window
     assert len({pid for pid, _ in outcomes}) == 4
     assert [o for _, o in outcomes] == [["ok"] * per_worker] * 4
     assert server.count("/jwks") == 1

@@ -9,7 +9,6 @@ fails a test that resolves any non-loopback host.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import uuid
 from collections import Counter
 from typing import Any
@@ -26,7 +25,7 @@ from django_jwt_at.validation import validate_access_token
 
 from .conftest import ABSENT, NOW
 from .helpers import FX_AUD, FX_ISS, invalid_token, json_body, our_messages
-from .redis_server import needs_redis, validate_worker
+from .redis_server import needs_redis, run_validate_workers
 
 TEMPLATE = "https://login.example.com/{tenant}/v2.0"
 ALPHA, BETA = "alpha", "beta"
@@ -676,22 +675,7 @@ def test_two_worker_processes_on_one_redis_share_each_tenant_key_set(make_token,
         "JWT_AT_HTTP_TIMEOUT": 5,
     }
     tokens = [tenant_token(make_token, tenant) for tenant in (ALPHA, BETA) * 10]
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    results = ctx.Queue()
-    processes = [
-        ctx.Process(target=validate_worker, args=(django_settings, tokens, NOW, 1.0, barrier, results))
-        for _ in range(2)
-    ]
-    for p in processes:
-        p.start()
-    try:
-        outcomes = [results.get(timeout=90) for _ in processes]
-    finally:
-        for p in processes:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
+    outcomes = run_validate_workers(django_settings, [tokens, tokens], NOW, 1.0)
     assert len({pid for pid, _ in outcomes}) == 2
     assert [o for _, o in outcomes] == [["ok"] * 20] * 2
     assert tenant_fetches(server) == {ALPHA: 1, BETA: 1}  # one fetch per tenant for both workers
