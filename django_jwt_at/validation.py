@@ -25,11 +25,6 @@ from .tokens import AccessToken
 
 # NumericDate (RFC 7519 §2) values outside this range are not dates anyone issues.
 _MAX_NUMERIC_DATE = 1e13
-#: The confirmation methods (RFC 7800 §3.1 ``cnf`` members) whose binding the package
-#: always verifies: the DPoP key thumbprint (RFC 9449 §6.1). With JWT_AT_MTLS_CERT_HEADER
-#: set, ``Config.confirmation_methods`` adds the certificate thumbprint ``x5t#S256``
-#: (RFC 8705 §3.1), verified per request by :mod:`django_jwt_at.mtls`.
-VERIFIED_CONFIRMATION_METHODS = frozenset({"jkt"})
 
 #: The steps of validation after :func:`~django_jwt_at.jws.parse_compact`, in the order
 #: they run. ``CLAIM_STEPS`` are the ones :func:`check_claims` makes.
@@ -163,12 +158,12 @@ def check_claims(
     leeway: int,
     now: float,
     *,
-    confirmation_methods: frozenset[str] = VERIFIED_CONFIRMATION_METHODS,
+    confirmation_methods: frozenset[str],
 ) -> AccessToken:
     """The claim steps (:data:`CLAIM_STEPS`, in that order) for a token of ``issuer``.
 
-    A ``cnf`` claim may name only ``confirmation_methods`` (the configuration's
-    ``confirmation_methods``); the binding itself is checked per request.
+    A ``cnf`` claim may name only ``confirmation_methods`` (``Config.confirmation_methods``,
+    the methods whose binding is verified); the binding itself is checked per request.
 
     Pure: no key, no I/O. Validation calls it after the signature check; ``manage.py
     jwt_at_inspect`` also calls it on the unverified claims when no key set is at hand.

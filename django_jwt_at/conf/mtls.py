@@ -8,6 +8,11 @@ from typing import Any
 
 from .base import DEFAULTS, ReaderBase
 
+#: The confirmation methods (RFC 7800 §3.1 ``cnf`` members) whose binding the package
+#: verifies: always the DPoP key thumbprint (RFC 9449 §6.1); with JWT_AT_MTLS_CERT_HEADER
+#: set, also the certificate thumbprint (RFC 8705 §3.1), checked by :mod:`django_jwt_at.mtls`.
+DPOP_CONFIRMATION_METHODS = frozenset({"jkt"})
+CERTIFICATE_CONFIRMATION_METHODS = DPOP_CONFIRMATION_METHODS | {"x5t#S256"}
 #: The formats of ``JWT_AT_MTLS_CERT_FORMAT`` (see :mod:`django_jwt_at.mtls`).
 MTLS_CERT_FORMATS = ("rfc9440", "pem-urlencoded")
 # A header name (RFC 9110 §5.1) of letters, digits and single hyphens: WSGI turns "-" and
@@ -57,7 +62,7 @@ class SenderConstraintSettings(ReaderBase):
             "mtls_cert_header": header,
             "mtls_cert_meta_key": meta_key,
             "mtls_cert_format": cert_format,
-            "confirmation_methods": frozenset({"jkt", "x5t#S256"} if meta_key else {"jkt"}),
+            "confirmation_methods": CERTIFICATE_CONFIRMATION_METHODS if meta_key else DPOP_CONFIRMATION_METHODS,
             "require_sender_constrained": self.boolean("JWT_AT_REQUIRE_SENDER_CONSTRAINED", "E044"),
             "fapi2": self.boolean("JWT_AT_FAPI2", "E044"),
         }

@@ -17,7 +17,7 @@ from .base import DEFAULT_MAX_RSA_KEY_BITS, DEFAULTS, MAX_LEEWAY, QUOTED_VALUE, 
 from .dpop import DPoPSettings
 from .issuers import MAX_RSA_KEY_BITS_RANGE, SUPPORTED_ALGORITHMS, IssuerConfig, IssuerSettings
 from .metadata import ResourceSettings, metadata_url
-from .mtls import SenderConstraintSettings
+from .mtls import DPOP_CONFIRMATION_METHODS, SenderConstraintSettings
 from .users import UserSettings, user_mapping_class
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Config:
     mtls_cert_meta_key: str | None = None
     mtls_cert_format: str = "rfc9440"
     #: The ``cnf`` members validation accepts: ``jkt``, and ``x5t#S256`` with certificate binding on.
-    confirmation_methods: frozenset[str] = frozenset({"jkt"})
+    confirmation_methods: frozenset[str] = DPOP_CONFIRMATION_METHODS
     require_sender_constrained: bool = False  # refuse tokens whose binding was not verified
     fapi2: bool = False  # settings that FAPI 2.0 does not allow are errors (E045)
     challenge_scope: bool = False  # the view's scopes on 401s without credentials (RFC 6750 §3)
