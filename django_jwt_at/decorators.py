@@ -219,11 +219,7 @@ def access_token_required(
                     return _error_response(config, error, challenge_context(request))
                 return await view_func(request, *args, **kwargs)
 
-            async_view.csrf_exempt = True  # type: ignore[attr-defined]
-            async_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
-            async_view.jwt_at_challenge_scopes = requirements.challenge_scopes  # type: ignore[attr-defined]
-            async_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
-            _mark_for_openapi(async_view, view_func, requirements)
+            _describe(async_view, view_func, requirements, mode)
             return async_view  # type: ignore[return-value]
 
         @functools.wraps(view_func)
@@ -237,21 +233,23 @@ def access_token_required(
                 return _error_response(config, error, challenge_context(request))
             return view_func(request, *args, **kwargs)
 
-        sync_view.csrf_exempt = True  # type: ignore[attr-defined]
-        sync_view.jwt_at_scopes = requirements.advertised_scopes  # type: ignore[attr-defined]
-        sync_view.jwt_at_challenge_scopes = requirements.challenge_scopes  # type: ignore[attr-defined]
-        sync_view.jwt_at_dpop = mode  # type: ignore[attr-defined]  # read by the system checks
-        _mark_for_openapi(sync_view, view_func, requirements)
+        _describe(sync_view, view_func, requirements, mode)
         return sync_view  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 
 
-def _mark_for_openapi(wrapper: Any, view_func: Any, requirements: _Requirements) -> None:
-    """Leave the scope requirements where django_jwt_at.openapi finds them: on the wrapper
-    (below @api_view, DRF's handler calls it) and, around an as_view() result (above
-    @api_view), in its ``initkwargs``: schema generators build the view they inspect as
-    ``cls(**initkwargs)``, so that instance carries them."""
+def _describe(wrapper: Any, view_func: Any, requirements: _Requirements, mode: str | None) -> None:
+    """What the rest of the package reads off a decorated view: exempt from CSRF (a token
+    is not a cookie), the scopes for RFC 9728 metadata and for 401 challenges, the DPoP
+    mode for the system checks, and the scope requirements where django_jwt_at.openapi
+    finds them: on the wrapper (below @api_view, DRF's handler calls it) and, around an
+    as_view() result (above @api_view), in its ``initkwargs``: schema generators build
+    the view they inspect as ``cls(**initkwargs)``, so that instance carries them."""
+    wrapper.csrf_exempt = True
+    wrapper.jwt_at_scopes = requirements.advertised_scopes
+    wrapper.jwt_at_challenge_scopes = requirements.challenge_scopes
+    wrapper.jwt_at_dpop = mode
     wrapper.jwt_at_scope_requirements = requirements.scope_requirements
     initkwargs = getattr(view_func, "initkwargs", None)
     if getattr(view_func, "cls", None) is not None and isinstance(initkwargs, dict):
